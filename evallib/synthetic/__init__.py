@@ -1,0 +1,1 @@
+"""Synthetic datasets: the calibrated demo and known-effect simulations."""
