@@ -1,0 +1,192 @@
+"""Who is in which group, their index dates, and the record flow from supplied to analysed.
+
+Definitions (docs/outcomes.md, from shared/design/outcomes.md):
+
+- **Starters** of a period: people whose *first* core-programme episode (core
+  programmes are set per area: ``role: core`` in params) started in the period. That
+  episode is the person's *index episode*.
+- **Completers / non-completers**: by the status of the index episode; non-completers
+  are ``disengaged``, ``suspended`` or ``excluded``. ``ongoing`` episodes are neither and
+  are counted apart.
+- **Referred, not started**: people with an eligible referral in the period and no
+  episode of any programme from any of their referrals, and who are not starters: a
+  second comparison group, indexed at their (first such) referral date.
+
+Every person supplied is accounted for in :func:`record_flow`, with the reason they are
+not analysed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evallib.params import OutcomeSettings, Period, parse_period
+from evallib.schemas import Dataset
+
+__all__ = [
+    "COMPLETED", "NOT_COMPLETED", "ONGOING", "REFERRED_NOT_STARTED", "GROUP_LABELS",
+    "NON_COMPLETION_STATUSES", "Cohort", "build_cohort", "starters", "referred_not_started",
+    "record_flow", "COVARIATE_COLUMNS",
+]
+
+COMPLETED = "completed"
+NOT_COMPLETED = "not_completed"
+ONGOING = "ongoing"
+REFERRED_NOT_STARTED = "referred_not_started"
+GROUP_LABELS = {
+    COMPLETED: "Completers",
+    NOT_COMPLETED: "Non-completers",
+    ONGOING: "Still on programme",
+    REFERRED_NOT_STARTED: "Referred, not started",
+}
+NON_COMPLETION_STATUSES = ("disengaged", "suspended", "excluded")
+
+#: Referral columns carried onto each person for tables and adjustment.
+COVARIATE_COLUMNS = [
+    "district", "source", "gender", "age", "ethnicity", "risk_level", "children",
+    "prior_da_incidents", "substance_misuse", "mental_health",
+]
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """People of one area and period, one row each, with their group and index date.
+
+    ``people`` columns: ``person_id, referral_id, episode_id, programme, referral_date,
+    start_date, end_date, status, group, index_date`` plus :data:`COVARIATE_COLUMNS`
+    and ``self_referred``. ``flow`` is the record flow (:func:`record_flow`).
+    """
+
+    period: Period
+    settings: OutcomeSettings
+    people: pd.DataFrame
+    flow: pd.DataFrame
+
+    def group(self, name: str) -> pd.DataFrame:
+        return self.people[self.people["group"] == name]
+
+    @property
+    def compared(self) -> pd.DataFrame:
+        """Completers and non-completers: the two groups of the main comparison."""
+        return self.people[self.people["group"].isin([COMPLETED, NOT_COMPLETED])]
+
+
+def _core_episodes(ds: Dataset) -> pd.DataFrame:
+    core = ds.area.core_programmes
+    ep = ds.episodes[ds.episodes["programme"].isin(core)]
+    ep = ep.merge(ds.referrals, on="referral_id", how="left", validate="many_to_one")
+    return ep
+
+
+def starters(ds: Dataset, period: Period | str) -> pd.DataFrame:
+    """Index episodes of people whose first core-programme episode started in ``period``.
+
+    The first episode is the earliest ``start_date`` (ties broken by ``episode_id``)
+    over all of the person's referrals. Returns one row per person.
+    """
+    period = parse_period(period)
+    ep = _core_episodes(ds).sort_values(["person_id", "start_date", "episode_id"], kind="stable")
+    first = ep.drop_duplicates("person_id", keep="first")
+    in_period = first["start_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
+    out = first[in_period].copy()
+    out["group"] = np.select(
+        [out["status"].eq("completed").to_numpy(dtype=bool),
+         out["status"].isin(NON_COMPLETION_STATUSES).to_numpy(dtype=bool)],
+        [COMPLETED, NOT_COMPLETED], default=ONGOING,
+    )
+    return out.reset_index(drop=True)
+
+
+def referred_not_started(ds: Dataset, period: Period | str) -> pd.DataFrame:
+    """People with an eligible referral in ``period`` who never started any programme.
+
+    One row per person (their first eligible referral in the period); people with an
+    episode of any programme, from any referral, are left out.
+    """
+    period = parse_period(period)
+    ref = ds.referrals
+    in_period = ref["referral_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
+    eligible = ref[in_period & ref["eligible"].fillna(False).astype(bool)]
+    started_people = ref.loc[ref["referral_id"].isin(ds.episodes["referral_id"]), "person_id"]
+    out = eligible[~eligible["person_id"].isin(started_people)]
+    out = out.sort_values(["person_id", "referral_date", "referral_id"], kind="stable")
+    out = out.drop_duplicates("person_id").copy()
+    out["group"] = REFERRED_NOT_STARTED
+    return out.reset_index(drop=True)
+
+
+def build_cohort(ds: Dataset, period: Period | str, settings: OutcomeSettings | None = None) -> Cohort:
+    """Starters (completers, non-completers, ongoing) and referred-not-started, with index dates.
+
+    The index date of a starter is the end date of the index episode (``index_date:
+    exit``, the default) or its start date (``index_date: start``); ongoing people have
+    no exit date, so under ``exit`` their index date is empty. For referred-not-started
+    people it is the referral date.
+    """
+    period = parse_period(period)
+    settings = settings or ds.area.outcomes
+    st = starters(ds, period)
+    st["index_date"] = st["end_date"] if settings.index_date == "exit" else st["start_date"]
+    rns = referred_not_started(ds, period)
+    rns["index_date"] = rns["referral_date"]
+    cols = ["person_id", "referral_id", "episode_id", "programme", "referral_date", "start_date",
+            "end_date", "status", "group", "index_date", *COVARIATE_COLUMNS]
+    people = pd.concat([st.reindex(columns=cols), rns.reindex(columns=cols)], ignore_index=True)
+    people["self_referred"] = people["source"].eq("self").astype("boolean")
+    for c in ("index_date", "start_date", "end_date", "referral_date"):
+        people[c] = pd.to_datetime(people[c]).astype("datetime64[ns]")
+    return Cohort(period=period, settings=settings, people=people,
+                  flow=record_flow(ds, period, settings, st))
+
+
+def record_flow(ds: Dataset, period: Period | str, settings: OutcomeSettings | None = None,
+                starters_frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every person supplied, from records supplied to records analysed, with reasons.
+
+    Returns a table with columns ``stage, step, n, reason``: ``step`` is ``kept`` for
+    the people carried to the next stage and ``excluded`` for those set aside there,
+    each with its reason. The counts of each stage add up: nobody is lost.
+    """
+    period = parse_period(period)
+    settings = settings or ds.area.outcomes
+    st = starters(ds, period) if starters_frame is None else starters_frame
+    ref = ds.referrals
+    rows: list[dict] = []
+
+    def add(stage, step, n, reason=""):
+        rows.append({"stage": stage, "step": step, "n": int(n), "reason": reason})
+
+    add("Referrals supplied", "kept", len(ref), "rows in referrals")
+    people = ref["person_id"].dropna().unique()
+    add("People referred", "kept", len(people), "distinct person_id")
+
+    core = _core_episodes(ds)
+    with_core = set(core["person_id"].dropna())
+    any_episode = set(ref.loc[ref["referral_id"].isin(ds.episodes["referral_id"]), "person_id"])
+    ever_eligible = set(ref.loc[ref["eligible"].fillna(False).astype(bool), "person_id"])
+    people_s = pd.Series(people)
+    no_core = people_s[~people_s.isin(with_core)]
+    never_eligible = no_core[~no_core.isin(ever_eligible)]
+    not_started = no_core[no_core.isin(ever_eligible) & ~no_core.isin(any_episode)]
+    other_prog = no_core[no_core.isin(any_episode)]
+    add("People referred", "excluded", len(never_eligible), "never eligible")
+    add("People referred", "excluded", len(not_started), "eligible, never started a programme")
+    add("People referred", "excluded", len(other_prog), "awareness or follow-on programmes only")
+    add("Started a core programme", "kept", len(with_core & set(people)), "")
+
+    first = core.sort_values(["person_id", "start_date", "episode_id"]).drop_duplicates("person_id")
+    first = first[first["person_id"].isin(people)]
+    before = (first["start_date"] < pd.Timestamp(period.start)).sum()
+    after = (first["start_date"] > pd.Timestamp(period.end)).sum()
+    add("Started a core programme", "excluded", before, "first core programme started before the period")
+    add("Started a core programme", "excluded", after, "first core programme started after the period")
+    add(f"Starters in {period.label}", "kept", len(st), "")
+    n_ongoing = int((st["group"] == ONGOING).sum())
+    add(f"Starters in {period.label}", "excluded", n_ongoing, "still on the programme at the extract date")
+    add("Completers", "kept", int((st["group"] == COMPLETED).sum()), "")
+    add("Non-completers", "kept", int((st["group"] == NOT_COMPLETED).sum()),
+        "disengaged, suspended or excluded")
+    return pd.DataFrame(rows, columns=["stage", "step", "n", "reason"])

@@ -1,0 +1,190 @@
+"""Proven reoffending (Ministry of Justice definition) and police-recorded incidents.
+
+The Ministry of Justice counts a *proven reoffence* as an offence committed in a
+follow-up window after the index date that is proven by a court conviction, a caution
+or a community resolution (the ``proven_outcomes`` setting), with the outcome dated
+within the window or a further *waiting period* that lets cases come to court
+(Ministry of Justice, "Guide to proven reoffending statistics", 2023: one-year
+follow-up, six-month waiting period).
+
+As implemented (all dates whole days):
+
+- the window opens the day after the index date and closes on the index date plus
+  ``window_months`` (inclusive): ``index < offence_date <= window_end``;
+- an offence counts only if its outcome is proven and ``outcome_date <= window_end +
+  waiting_months`` (inclusive) and not after the police extract date;
+- a person whose ``window_end + waiting_months`` is after the police extract date is
+  **not yet countable**: their binary outcome is missing (``<NA>``), never "did not
+  reoffend".
+
+Everything is vectorised over people: one merge of offences onto people, then group
+sums.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from evallib.cohorts import Cohort
+from evallib.params import OutcomeSettings
+from evallib.schemas import Dataset
+
+__all__ = [
+    "proven_reoffending", "incidents_before_after", "countable_flow", "evaluation_frame", "OUTCOME_LABELS",
+]
+
+OUTCOME_LABELS = {
+    "any": "Proven reoffending (any offence)",
+    "da": "Proven reoffending (domestic-abuse related)",
+}
+
+
+def _months(dates: pd.Series, months: int) -> pd.Series:
+    return (dates + pd.DateOffset(months=months)).astype("datetime64[ns]")
+
+
+def proven_reoffending(
+    people: pd.DataFrame,
+    police: pd.DataFrame,
+    police_extract_date: pd.Timestamp | str,
+    settings: OutcomeSettings | None = None,
+) -> pd.DataFrame:
+    """Proven reoffending of each person from their ``index_date``.
+
+    Parameters
+    ----------
+    people
+        One row per person with ``person_id`` and ``index_date`` (rows with no index
+        date, e.g. people still on a programme under an exit index, get no outcome).
+    police
+        The ``police`` table of the data contract.
+    police_extract_date
+        When the police records were extracted: follow-up that has not closed by then
+        is not yet countable.
+    settings
+        Window, waiting period and which outcomes count as proven.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``people``, with ``window_end, waiting_end, countable`` and for
+        each variant ``v`` in (``any``, ``da``): ``reoffended_v`` (boolean, ``<NA>``
+        when not countable), ``reoffences_v`` (proven reoffences in the window,
+        ``<NA>`` when not countable), ``days_to_first_v`` and ``event_v`` (time to the
+        first proven reoffence, censored at the window's end or the extract date).
+    """
+    settings = settings or OutcomeSettings()
+    extract = pd.Timestamp(police_extract_date)
+    idx = pd.to_datetime(people["index_date"]).astype("datetime64[ns]")
+    window_end = _months(idx, settings.window_months)
+    waiting_end = _months(window_end, settings.waiting_months)
+    has_index = idx.notna()
+    countable = (has_index & (waiting_end <= extract)).astype("boolean")
+    out = pd.DataFrame({
+        "person_id": people["person_id"].to_numpy(),
+        "index_date": idx.to_numpy(),
+        "window_end": window_end.to_numpy(),
+        "waiting_end": waiting_end.to_numpy(),
+        "countable": countable.to_numpy(),
+    }, index=people.index)
+
+    frame = pd.DataFrame({"row": np.arange(len(people)), "person_id": people["person_id"].to_numpy(),
+                          "index_date": idx.to_numpy(), "window_end": window_end.to_numpy(),
+                          "waiting_end": waiting_end.to_numpy()})
+    frame = frame[has_index.to_numpy()]
+    off = police[["person_id", "offence_date", "da_related", "outcome", "outcome_date"]]
+    m = frame.merge(off, on="person_id", how="inner")
+    proven = (
+        (m["offence_date"] > m["index_date"]) & (m["offence_date"] <= m["window_end"])
+        & m["outcome"].isin(settings.proven_outcomes).fillna(False)
+        & m["outcome_date"].notna()
+        & (m["outcome_date"] <= m["waiting_end"]) & (m["outcome_date"] <= extract)
+    ).fillna(False).to_numpy(dtype=bool)
+    m = m[proven]
+    censor_date = window_end.where(window_end <= extract, extract)
+    censor_days = (censor_date - idx).dt.days.to_numpy(dtype=float)
+    n = len(people)
+    for variant, mask in (("any", np.ones(len(m), dtype=bool)),
+                          ("da", m["da_related"].fillna(False).to_numpy(dtype=bool))):
+        sub = m[mask]
+        counts = np.bincount(sub["row"].to_numpy(), minlength=n)
+        first = sub.groupby("row")["offence_date"].min()
+        first_days = np.full(n, np.nan)
+        first_days[first.index.to_numpy()] = (first - idx.iloc[first.index.to_numpy()].to_numpy()).dt.days
+        event = ~np.isnan(first_days)
+        reoffended = pd.array(counts > 0, dtype="boolean")
+        reoffended[~countable.fillna(False).to_numpy(dtype=bool)] = pd.NA
+        reoffences = pd.array(counts, dtype="Int64")
+        reoffences[~countable.fillna(False).to_numpy(dtype=bool)] = pd.NA
+        out[f"reoffended_{variant}"] = reoffended
+        out[f"reoffences_{variant}"] = reoffences
+        days = np.where(event, first_days, censor_days)
+        days[~has_index.to_numpy()] = np.nan
+        out[f"days_to_first_{variant}"] = days
+        out[f"event_{variant}"] = event & has_index.to_numpy()
+    return out
+
+
+def incidents_before_after(
+    people: pd.DataFrame,
+    police: pd.DataFrame,
+    police_extract_date: pd.Timestamp | str,
+    months: tuple[int, ...] = (6, 12),
+) -> pd.DataFrame:
+    """Police-recorded DA incidents in N months before referral and after exit, per person.
+
+    An *incident* is any ``police`` row flagged ``da_related``, whatever its outcome.
+    Before: ``referral_date - N months <= offence_date < referral_date``. After:
+    ``end_date < offence_date <= end_date + N months``, counted only when that span has
+    closed by the police extract date (otherwise ``<NA>``, not zero).
+    Columns: ``da_before_<N>m``, ``da_after_<N>m`` (``Int64``).
+    """
+    extract = pd.Timestamp(police_extract_date)
+    ref = pd.to_datetime(people["referral_date"]).astype("datetime64[ns]")
+    end = pd.to_datetime(people["end_date"]).astype("datetime64[ns]")
+    frame = pd.DataFrame({"row": np.arange(len(people)), "person_id": people["person_id"].to_numpy(),
+                          "ref": ref.to_numpy(), "end": end.to_numpy()})
+    da = police.loc[police["da_related"].fillna(False).astype(bool), ["person_id", "offence_date"]]
+    m = frame.merge(da, on="person_id", how="inner")
+    out = pd.DataFrame(index=people.index)
+    n = len(people)
+    for k in months:
+        lo = _months(m["ref"], -k)
+        before = ((m["offence_date"] >= lo) & (m["offence_date"] < m["ref"])).fillna(False).to_numpy(bool)
+        after_end = _months(m["end"], k)
+        after = ((m["offence_date"] > m["end"]) & (m["offence_date"] <= after_end)).fillna(False).to_numpy(bool)
+        b = pd.array(np.bincount(m["row"].to_numpy()[before], minlength=n), dtype="Int64")
+        b[ref.isna().to_numpy()] = pd.NA
+        a = pd.array(np.bincount(m["row"].to_numpy()[after], minlength=n), dtype="Int64")
+        closed = (end.notna() & (_months(end, k) <= extract)).to_numpy(bool)
+        a[~closed] = pd.NA
+        out[f"da_before_{k}m"] = b
+        out[f"da_after_{k}m"] = a
+    return out
+
+
+def countable_flow(cohort: Cohort, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The last stage of the record flow: who in each compared group is countable.
+
+    Returns rows in the same layout as :func:`evallib.cohorts.record_flow`.
+    """
+    rows = []
+    people = cohort.people
+    for group, label in (("completed", "Completers"), ("not_completed", "Non-completers")):
+        sel = (people["group"] == group).to_numpy()
+        c = outcomes.loc[sel, "countable"].fillna(False).astype(bool)
+        rows.append({"stage": f"{label} analysed", "step": "kept", "n": int(c.sum()), "reason": ""})
+        rows.append({"stage": f"{label} analysed", "step": "excluded", "n": int((~c).sum()),
+                     "reason": "follow-up window and waiting period not over by the police extract date"})
+    return pd.DataFrame(rows, columns=["stage", "step", "n", "reason"])
+
+
+def evaluation_frame(ds: Dataset, cohort: Cohort) -> pd.DataFrame:
+    """People of a cohort with every evaluation outcome attached (one row per person)."""
+    settings = cohort.settings
+    people = cohort.people
+    reoff = proven_reoffending(people, ds.police, ds.police_extract_date, settings)
+    inc = incidents_before_after(people, ds.police, ds.police_extract_date, settings.before_after_months)
+    return pd.concat([people, reoff.drop(columns=["person_id", "index_date"]), inc], axis=1)
+

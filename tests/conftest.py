@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny hand-made datasets written in the contract's format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from evallib.schemas import load_dataset
+
+MINIMAL = {
+    "referrals": [
+        {"referral_id": "R1", "person_id": "P1", "referral_date": "2021-05-01", "district": "Blaby",
+         "source": "self", "eligible": "yes"},
+    ],
+    "episodes": [
+        {"episode_id": "E1", "referral_id": "R1", "programme": "second_step", "start_date": "2021-06-01",
+         "end_date": "2021-11-30", "status": "completed"},
+    ],
+}
+
+
+def write_tables(folder: Path, tables: dict[str, list[dict] | pd.DataFrame], *,
+                 area: str = "leicestershire", extract_date: str = "2024-06-30",
+                 police_extract_date: str | None = "2024-06-30", fmt: str = "csv") -> Path:
+    """Write tables (lists of row dicts or DataFrames) and a dataset.yaml into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"area": area, "extract_date": extract_date, "description": "test dataset"}
+    if police_extract_date:
+        meta["police_extract_date"] = police_extract_date
+    (folder / "dataset.yaml").write_text(yaml.safe_dump(meta), encoding="utf-8")
+    for name, rows in tables.items():
+        df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+        if fmt == "csv":
+            df.to_csv(folder / f"{name}.csv", index=False)
+        elif fmt == "xlsx":
+            df.to_excel(folder / f"{name}.xlsx", index=False)
+        else:
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+@pytest.fixture
+def make_dataset(tmp_path):
+    """Factory: ``make_dataset(tables, **meta)`` writes and loads a dataset."""
+    counter = {"n": 0}
+
+    def _make(tables=None, load=True, **kw):
+        counter["n"] += 1
+        folder = write_tables(tmp_path / f"ds{counter['n']}", tables or MINIMAL, **kw)
+        return load_dataset(folder) if load else folder
+
+    return _make
