@@ -1,0 +1,250 @@
+"""Completers versus non-completers: cohorts, outcomes and statistics assembled for a report.
+
+This is the seam between the person-level frames (which never leave the machine) and
+what a report shows: group-level tables with their n, rates with intervals, and the
+comparison, each passed through disclosure control before anything is published.
+A notebook calls :func:`evaluate` once and shows what it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+import evallib
+from evallib import stats
+from evallib.cohorts import COMPLETED, GROUP_LABELS, NOT_COMPLETED, Cohort, build_cohort
+from evallib.disclosure import DisclosureRule, suppress
+from evallib.outcomes.reoffending import OUTCOME_LABELS, countable_flow, evaluation_frame
+from evallib.params import OutcomeSettings, Period, parse_period
+from evallib.schemas import Dataset
+
+__all__ = [
+    "Evaluation", "evaluate", "rate_table", "published_rate_table", "disclosure_rule", "results_json",
+    "published_flow", "rate_display", "comparison_text", "figure_title", "figure_alt", "report_heading",
+    "OUTCOME_LABELS",
+]
+
+COMPARED = (COMPLETED, NOT_COMPLETED)
+
+
+@dataclass
+class Evaluation:
+    """Everything one completers-versus-non-completers report needs.
+
+    ``frame`` is person-level (one row per person, with outcomes): use it for
+    statistics, never publish it. ``flow`` is the full record flow with counts.
+    """
+
+    dataset: Dataset
+    period: Period
+    settings: OutcomeSettings
+    cohort: Cohort
+    frame: pd.DataFrame
+    flow: pd.DataFrame
+    rule: DisclosureRule
+    comparisons: dict[str, object] = field(default_factory=dict)
+
+    def analysed(self, variant: str = "any") -> pd.DataFrame:
+        """Completers and non-completers whose outcome ``variant`` is countable."""
+        f = self.frame
+        return f[f["group"].isin(COMPARED) & f["countable"].fillna(False).astype(bool)]
+
+
+def disclosure_rule(ds: Dataset, suppress_below: int | None = None) -> DisclosureRule:
+    """The area's disclosure rule, with an optional command-line threshold override.
+
+    ``suppress_below`` of ``None`` or a negative number means "use the area's setting".
+    """
+    d = ds.area.disclosure
+    threshold = d.threshold if suppress_below is None or suppress_below < 0 else suppress_below
+    return DisclosureRule(threshold=threshold, round_to=d.round_to)
+
+
+def evaluate(ds: Dataset, period: Period | str, settings: OutcomeSettings | None = None,
+             suppress_below: int | None = None) -> Evaluation:
+    """Build cohorts, attach outcomes and compare completers with non-completers."""
+    period = parse_period(period)
+    settings = settings or ds.area.outcomes
+    cohort = build_cohort(ds, period, settings)
+    frame = evaluation_frame(ds, cohort)
+    flow = pd.concat([cohort.flow, countable_flow(cohort, frame)], ignore_index=True)
+    ev = Evaluation(ds, period, settings, cohort, frame, flow, disclosure_rule(ds, suppress_below))
+    for variant in OUTCOME_LABELS:
+        counts = _group_counts(ev, variant)
+        c, n = counts.loc[COMPLETED, ["reoffenders", "n"]]
+        c0, n0 = counts.loc[NOT_COMPLETED, ["reoffenders", "n"]]
+        if n > 0 and n0 > 0:
+            ev.comparisons[variant] = stats.compare_proportions(int(c), int(n), int(c0), int(n0))
+    return ev
+
+
+def _group_counts(ev: Evaluation, variant: str) -> pd.DataFrame:
+    a = ev.analysed(variant)
+    col = a[f"reoffended_{variant}"].astype(bool)
+    g = pd.DataFrame({"n": a.groupby("group").size(), "reoffenders": col.groupby(a["group"]).sum()})
+    return g.reindex(list(COMPARED)).fillna(0).astype(int)
+
+
+def rate_table(ev: Evaluation, variant: str = "any", alpha: float = 0.05) -> pd.DataFrame:
+    """Per group: n analysed, reoffenders, rate and its Wilson interval (unsuppressed)."""
+    g = _group_counts(ev, variant)
+    rows = []
+    for group, r in g.iterrows():
+        n, k = int(r["n"]), int(r["reoffenders"])
+        lo, hi = stats.proportion_ci(k, n, alpha=alpha) if n else (np.nan, np.nan)
+        rows.append({"group": group, "label": GROUP_LABELS[group], "n": n, "reoffenders": k,
+                     "rate": k / n if n else np.nan, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def published_rate_table(ev: Evaluation, variant: str = "any") -> pd.DataFrame:
+    """:func:`rate_table` after disclosure control: what a report may show.
+
+    The counts published are n, reoffenders and (implicitly, as n - reoffenders) those
+    who did not reoffend; all three are protected together, and a rate or interval is
+    shown only when its counts are.
+    """
+    t = rate_table(ev, variant).set_index("group")
+    t["not_reoffending"] = t["n"] - t["reoffenders"]
+    s = suppress(t, ev.rule, count_columns=["reoffenders", "not_reoffending", "n"],
+                 column_totals={"n": ["reoffenders", "not_reoffending"]})
+    out = s.values.copy()
+    hidden = s.mask[["reoffenders", "n"]].any(axis=1)
+    for c in ("rate", "ci_low", "ci_high"):
+        out[c] = out[c].astype("Float64").mask(hidden)
+    out.attrs["footnote"] = s.footnote
+    return out.drop(columns=["not_reoffending"]).reset_index()
+
+
+def results_json(ev: Evaluation) -> dict:
+    """The machine-readable headline of a report (``results.json``), disclosure-controlled."""
+    ds = ev.dataset
+    out = {
+        "area": ds.area.name, "area_name": ds.area.display_name,
+        "period": ev.period.label, "period_title": ev.period.title,
+        "extract_date": ds.meta.extract_date, "police_extract_date": ds.meta.police_extract_date,
+        "dataset_fingerprint": ds.fingerprint, "evallib_version": evallib.__version__,
+        "run_date": date.today(),
+        "settings": {**ev.settings.model_dump(), "suppression_threshold": ev.rule.threshold},
+        "outcomes": {},
+    }
+    for variant, label in OUTCOME_LABELS.items():
+        t = published_rate_table(ev, variant).set_index("group")
+        entry = {"label": label, "groups": {}}
+        for g in COMPARED:
+            r = t.loc[g]
+            entry["groups"][g] = {
+                "label": GROUP_LABELS[g], "n": _num(r["n"]), "reoffenders": _num(r["reoffenders"]),
+                "rate": _num(r["rate"]), "ci_low": _num(r["ci_low"]), "ci_high": _num(r["ci_high"]),
+            }
+        cmp_ = ev.comparisons.get(variant)
+        if cmp_ is not None and not t[["n", "reoffenders"]].isna().any().any():
+            entry["difference"] = float(cmp_.difference)
+            entry["difference_ci"] = [float(x) for x in cmp_.difference_ci]
+            entry["p_value"] = float(cmp_.p_value)
+            entry["test"] = cmp_.test
+        out["outcomes"][variant] = entry
+    return out
+
+
+def _num(v):
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return float(v) if isinstance(v, (float, np.floating)) else int(v)
+
+
+def published_flow(ev: Evaluation) -> pd.DataFrame:
+    """The record flow with small counts suppressed, protecting the flow's own sums.
+
+    The flow's arithmetic is declared to disclosure control (each stage's kept count is
+    the next stage's total plus its exclusions), so a hidden count cannot be recovered by
+    subtraction.
+    """
+    f = ev.flow.reset_index(drop=True).copy()
+    f.index = [f"r{i}" for i in range(len(f))]
+    equations = []
+    stages = list(dict.fromkeys(f["stage"]))
+    kept = {s: f.index[(f["stage"] == s) & (f["step"] == "kept")][0] for s in stages}
+    for s, nxt in zip(stages[1:], stages[2:], strict=False):
+        excl = list(f.index[(f["stage"] == s) & (f["step"] == "excluded")])
+        if s.startswith("Starters"):
+            parts = [kept["Completers"], kept["Non-completers"]]
+        elif s in ("Completers", "Non-completers"):
+            parts = [kept[f"{s} analysed"]]
+        elif s.endswith("analysed"):
+            continue
+        else:
+            parts = [kept[nxt]]
+        equations.append(((kept[s], "n"), [(r, "n") for r in excl + parts]))
+    for s in ("Completers", "Non-completers"):
+        a = f"{s} analysed"
+        excl = list(f.index[(f["stage"] == a) & (f["step"] == "excluded")])
+        equations[-1:] = equations[-1:]  # keep order stable
+        equations.append(((kept[s], "n"), [(kept[a], "n"), *[(r, "n") for r in excl]]))
+    valid = [e for e in equations if f.loc[e[0][0], "n"] == sum(f.loc[r, "n"] for r, _ in e[1])]
+    s = suppress(f, ev.rule, count_columns=["n"], equations=valid)
+    out = s.display()
+    out["step"] = out["step"].map({"kept": "", "excluded": "set aside"})
+    return out.rename(columns={"stage": "Stage", "step": "", "n": "People", "reason": "Reason"})
+
+
+def rate_display(rates: pd.DataFrame) -> pd.DataFrame:
+    """A published rate table formatted for reading: whole percentages, intervals."""
+    from evallib.present import interval, percent
+
+    return pd.DataFrame({
+        "Group": rates["label"],
+        "People analysed": rates["n"].astype("Int64").astype("string").fillna("[c]"),
+        "Proven reoffenders": rates["reoffenders"].astype("Int64").astype("string").fillna("[c]"),
+        "Rate": [percent(x) for x in rates["rate"]],
+        "95% interval (Wilson)": [interval(lo, hi) for lo, hi in zip(rates["ci_low"], rates["ci_high"], strict=True)],
+    })
+
+
+def comparison_text(ev: Evaluation, variant: str = "any") -> str:
+    """Justice Data Lab wording for one outcome (see :mod:`evallib.stats.wording`)."""
+    res = results_json(ev)["outcomes"][variant]
+    if "difference" not in res:
+        return ("The comparison cannot be shown: one of the groups is empty or too small to publish "
+                "without identifying people.")
+    return stats.jdl_wording(ev.comparisons[variant], outcome=OUTCOME_LABELS[variant].lower(),
+                             group1="completers", group0="non-completers", adjusted=False).text
+
+
+def figure_title(ev: Evaluation, variant: str) -> str:
+    res = results_json(ev)["outcomes"][variant]
+    g = res["groups"]
+    if g["completed"]["rate"] is None or g["not_completed"]["rate"] is None:
+        return OUTCOME_LABELS[variant]
+    return (f"{OUTCOME_LABELS[variant]}: completers {100 * g['completed']['rate']:.0f}%, "
+            f"non-completers {100 * g['not_completed']['rate']:.0f}%")
+
+
+def figure_alt(ev: Evaluation, variant: str) -> str:
+    g = results_json(ev)["outcomes"][variant]["groups"]
+    parts = []
+    for v in g.values():
+        if v["rate"] is None:
+            parts.append(f"{v['label']}: not shown (small numbers)")
+        else:
+            parts.append(f"{v['label']}: {100 * v['rate']:.0f}% of {v['n']} "
+                         f"(95% interval {100 * v['ci_low']:.0f}% to {100 * v['ci_high']:.0f}%)")
+    return f"Dot and interval chart of {OUTCOME_LABELS[variant].lower()}. " + "; ".join(parts) + "."
+
+
+def report_heading(ev: Evaluation) -> str:
+    """The report's title block (Markdown): area, period, data, settings in force."""
+    ds, s = ev.dataset, ev.settings
+    not_pub = "\n\n**NOT FOR PUBLICATION: small-number suppression is off.**" if not ev.rule.active else ""
+    return (
+        f"# {ds.area.display_name}: completers versus non-completers, {ev.period.title}\n\n"
+        f"Data extracted {ds.meta.extract_date:%d %B %Y} (police records {ds.police_extract_date:%d %B %Y}); "
+        f"dataset fingerprint `{ds.fingerprint[:12]}`; evallib {evallib.__version__}.  \n"
+        f"Proven reoffending: {s.window_months}-month window from the {s.index_date} date, "
+        f"{s.waiting_months}-month waiting period; counts below {ev.rule.threshold} suppressed."
+        + not_pub
+    )

@@ -1,0 +1,76 @@
+"""Presentation helpers for rendered reports: styled tables and figures with alt text.
+
+Notebooks call these so that every report looks the same and nothing person-level or
+unformatted reaches the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import pandas as pd
+
+__all__ = ["styled", "percent", "interval", "figure_html", "pp_interval"]
+
+TABLE_CSS = [
+    {"selector": "", "props": "border-collapse: collapse; font-size: 0.95em; margin: 0.5em 0 1em 0;"},
+    {"selector": "th", "props": "background: #f0f3f7; text-align: left; padding: 4px 10px; border-bottom: 2px solid #b9c2cc;"},
+    {"selector": "td", "props": "padding: 4px 10px; border-bottom: 1px solid #e3e7eb;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: bold; padding: 4px 0;"},
+]
+
+
+def percent(x, decimals: int = 0) -> str:
+    """A proportion as a whole percentage (Justice Data Lab style); blank if missing."""
+    if x is None or pd.isna(x):
+        return "not shown"
+    return f"{100 * float(x):.{decimals}f}%"
+
+
+def interval(lo, hi, decimals: int = 0) -> str:
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return "not shown"
+    return f"{100 * float(lo):.{decimals}f}% to {100 * float(hi):.{decimals}f}%"
+
+
+def pp_interval(lo, hi) -> str:
+    """A difference interval in percentage points: "-31 to 4 percentage points"."""
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return "not shown"
+    return f"{100 * float(lo):.0f} to {100 * float(hi):.0f} percentage points"
+
+
+def styled(df: pd.DataFrame, caption: str = "", footnote: str = ""):
+    """A pandas Styler in the house style, index hidden; ``footnote`` shown below."""
+    s = df.style.hide(axis="index").set_table_styles(TABLE_CSS)
+    if caption:
+        s = s.set_caption(html.escape(caption))
+    s = s.format(na_rep="[c]" if footnote else "")
+    if footnote:
+        s = s.set_table_attributes(f'data-footnote="{html.escape(footnote)}"')
+    return _WithFootnote(s, footnote)
+
+
+class _WithFootnote:
+    """A Styler plus a footnote paragraph, rendered together in notebooks."""
+
+    def __init__(self, styler, footnote: str):
+        self.styler, self.footnote = styler, footnote
+
+    def _repr_html_(self) -> str:
+        note = f'<p style="font-size:0.85em;color:#444">{html.escape(self.footnote)}</p>' if self.footnote else ""
+        return self.styler.to_html() + note
+
+
+def figure_html(fig, alt: str) -> str:
+    """Embed a figure as a PNG ``<img>`` with alt text (nbconvert keeps it as is)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode()
+    return (f'<figure style="margin:0.5em 0"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+            f'style="max-width:100%"/></figure>')
