@@ -166,25 +166,27 @@ def published_flow(ev: Evaluation) -> pd.DataFrame:
     """
     f = ev.flow.reset_index(drop=True).copy()
     f.index = [f"r{i}" for i in range(len(f))]
-    equations = []
     stages = list(dict.fromkeys(f["stage"]))
-    kept = {s: f.index[(f["stage"] == s) & (f["step"] == "kept")][0] for s in stages}
-    for s, nxt in zip(stages[1:], stages[2:], strict=False):
-        excl = list(f.index[(f["stage"] == s) & (f["step"] == "excluded")])
-        if s.startswith("Starters"):
-            parts = [kept["Completers"], kept["Non-completers"]]
-        elif s in ("Completers", "Non-completers"):
-            parts = [kept[f"{s} analysed"]]
-        elif s.endswith("analysed"):
-            continue
-        else:
-            parts = [kept[nxt]]
-        equations.append(((kept[s], "n"), [(r, "n") for r in excl + parts]))
-    for s in ("Completers", "Non-completers"):
-        a = f"{s} analysed"
-        excl = list(f.index[(f["stage"] == a) & (f["step"] == "excluded")])
-        equations[-1:] = equations[-1:]  # keep order stable
-        equations.append(((kept[s], "n"), [(kept[a], "n"), *[(r, "n") for r in excl]]))
+
+    def rows(stage, step):
+        return [(r, "n") for r in f.index[(f["stage"] == stage) & (f["step"] == step)]]
+
+    starters_stage = next(s for s in stages if s.startswith("Starters"))
+    # each stage's kept count = its exclusions + the stage(s) it feeds
+    feeds = {
+        "People referred": ["Started a core programme"],
+        "Started a core programme": [starters_stage],
+        starters_stage: ["Completers", "Non-completers"],
+        "Completers": ["Completers analysed"],
+        "Non-completers": ["Non-completers analysed"],
+    }
+    equations = []
+    for stage, nxt in feeds.items():
+        if stage in stages and all(n in stages for n in nxt):
+            parts = rows(stage, "excluded") + [c for n in nxt for c in rows(n, "kept")]
+            if stage in ("Completers", "Non-completers"):
+                parts += rows(f"{stage} analysed", "excluded")
+            equations.append((rows(stage, "kept")[0], parts))
     valid = [e for e in equations if f.loc[e[0][0], "n"] == sum(f.loc[r, "n"] for r, _ in e[1])]
     s = suppress(f, ev.rule, count_columns=["n"], equations=valid)
     out = s.display()

@@ -542,3 +542,51 @@ def fingerprint(paths, *extra: Path) -> str:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def data_dictionary_markdown() -> str:
+    """The data dictionary (``docs/data-dictionary.md``), made from :data:`TABLES`.
+
+    A test keeps the committed file equal to this, so docs and code cannot drift.
+    """
+    kinds = {"str": "text", "date": "date (YYYY-MM-DD)", "bool": "true/false", "int": "whole number",
+             "category": "category"}
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from `evallib/schemas.py` (`python -m evallib.schemas > docs/data-dictionary.md`);",
+        "a test fails if this file and the code differ. The rules and their rationale are in",
+        "`data-contract.md`; every rule below is checked by `evallib validate`.",
+        "",
+        "A dataset is a folder with `dataset.yaml` (area, extract_date, police_extract_date,",
+        "description) and one file per table: CSV (UTF-8), XLSX (first sheet) or Parquet.",
+        "",
+    ]
+    for t in TABLES.values():
+        lines += [f"## `{t.name}` ({'required' if t.required else 'optional'})", "", t.meaning[0].upper() + t.meaning[1:] + ".", "",
+                  "| column | type | required | meaning | allowed values |", "|---|---|---|---|---|"]
+        for c in t.columns:
+            allowed = ", ".join(c.categories) if c.categories else (
+                "the area's districts (params)" if c.name == "district" else
+                "the area's programmes (params)" if c.name == "programme" else "")
+            if c.minimum is not None or c.maximum is not None:
+                allowed = f"{c.minimum} to {c.maximum}" if c.maximum is not None else f"{c.minimum} or more"
+            if c.unique:
+                allowed = "unique"
+            lines.append(f"| {c.name} | {kinds[c.kind]} | {'yes' if c.required else 'no'} | {c.meaning} | {allowed} |")
+        lines.append("")
+    lines += ["## Checks across tables", ""]
+    lines += [f"- `{t}.{c}` must match `{pt}.{pc}`" for (t, c), (pt, pc) in FOREIGN_KEYS.items()]
+    lines += [
+        "- `episodes.end_date` not before `start_date`; ended episodes have an end date, ongoing ones do not",
+        "- `episodes.sessions_attended` not above `sessions_offered`",
+        "- no date after the extract date (`police` dates: the police extract date)",
+        "- `onward_referrals`: exactly one of `referral_id` and `partner_id`",
+        f"- columns that would identify a person are refused: {', '.join(sorted(IDENTIFYING))}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(data_dictionary_markdown(), end="")

@@ -108,3 +108,11 @@ def test_error_message_is_a_table():
     err = DataValidationError(pd.DataFrame([{"file": "a.csv", "column": "x", "row": 2, "value": "v",
                                              "problem": "bad", "fix": "mend"}]), "somewhere")
     assert "a.csv" in str(err) and "mend" in str(err) and "1 problem" in str(err)
+
+
+def test_data_dictionary_doc_is_current():
+    from pathlib import Path
+
+    from evallib.schemas import data_dictionary_markdown
+    doc = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
+    assert doc.read_text() == data_dictionary_markdown(), "regenerate: python -m evallib.schemas > docs/data-dictionary.md"
