@@ -259,10 +259,11 @@ class SuppressedTable:
         Percentages are rounded half up to ``decimals`` places (whole percentages by
         default, as in Justice Data Lab reports).
         """
-        num, den, ok = self._parts(numerator, denominator)
+        _, den, ok = self._parts(numerator, denominator)
         mask = self.mask
         num_hidden = mask[numerator].to_numpy()
         den_hidden = mask[denominator].to_numpy()
+        num = self.values[numerator].to_numpy(dtype="float64", na_value=0).astype(np.int64)
         fmt = _fmt_thousands if thousands else _fmt_plain
         text = []
         for n, d, nh, dh, k in zip(num, den, num_hidden, den_hidden, ok, strict=True):
@@ -400,7 +401,7 @@ class _Problem:
     columns: list[Hashable]
     equations: list[np.ndarray]  # each: [total, member, member, ...] cell indices
     le: np.ndarray  # (m, 2): cell a <= cell b
-    pairs: np.ndarray  # (p, 2): shown together
+    partners: list[list[int]]  # cells shown in the same "x of y" cell as each cell
     cell_eqs: list[list[int]]
     is_total: np.ndarray  # bool: a total in some equation
     neighbours: list[set[int]]
@@ -488,11 +489,14 @@ class _Problem:
         for part, whole in nested:
             a, b = cpos(part), cpos(whole)
             le_idx += [(i * n_cols + a, i * n_cols + b) for i in range(n_rows)]
-        pairs_arr = np.array(pair_idx, dtype=np.int64).reshape(-1, 2)
+        partners: list[list[int]] = [[] for _ in range(n_rows * n_cols)]
+        for a, b in pair_idx:
+            partners[a].append(b)
+            partners[b].append(a)
         le_arr = np.array(le_idx, dtype=np.int64).reshape(-1, 2)
 
         problem = cls(
-            values=values, rows=rows, columns=columns, equations=eqs, le=le_arr, pairs=pairs_arr,
+            values=values, rows=rows, columns=columns, equations=eqs, le=le_arr, partners=partners,
             cell_eqs=[[] for _ in range(n_rows * n_cols)],
             is_total=np.zeros(n_rows * n_cols, dtype=bool),
             neighbours=[set() for _ in range(n_rows * n_cols)],
@@ -595,35 +599,41 @@ def _candidate_key(problem: _Problem, k: int, fixes: int = 0) -> tuple:
 
 def _close(problem: _Problem, reasons: np.ndarray) -> None:
     """Greedy fixpoint: hide pair partners, and give every equation with exactly one
-    hidden cell a second one (otherwise that cell is the total minus the rest)."""
+    hidden cell a second one (otherwise that cell is the total minus the rest).
+
+    Partners are hidden at once, so that a cell hidden in one column can serve as the
+    complement in its partner's column too; this avoids needless extra suppressions.
+    """
     hidden = reasons != _SHOWN
+    for k in np.flatnonzero(hidden):
+        _hide(problem, reasons, hidden, int(k), int(reasons[k]))
+
+    def fixes(c: int) -> int:
+        group = [c, *problem.partners[c]]
+        eqs = {f for g in group for f in problem.cell_eqs[g]}
+        return sum(1 for f in eqs if hidden[problem.equations[f]].sum() == 1)
+
     changed = True
     while changed:
         changed = False
-        if len(problem.pairs):
-            a, b = problem.pairs[:, 0], problem.pairs[:, 1]
-            odd = hidden[a] != hidden[b]
-            if odd.any():
-                other = np.where(hidden[a[odd]], b[odd], a[odd])
-                reasons[other] = _PAIR
-                hidden[other] = True
-                changed = True
-        n_hidden = np.array([hidden[cells].sum() for cells in problem.equations], dtype=np.int64)
-        for e, cells in enumerate(problem.equations):
-            if n_hidden[e] != 1:
+        for cells in problem.equations:
+            if hidden[cells].sum() != 1:
                 continue
-            if hidden[cells].sum() != 1:  # updated earlier in this sweep
-                continue
-            candidates = cells[~hidden[cells]]
-            best = min(
-                (int(c) for c in candidates),
-                key=lambda c: _candidate_key(
-                    problem, c, sum(1 for f in problem.cell_eqs[c] if hidden[problem.equations[f]].sum() == 1)
-                ),
-            )
-            reasons[best] = _SECONDARY
-            hidden[best] = True
+            candidates = [int(c) for c in cells[~hidden[cells]]]
+            best = min(candidates, key=lambda c: _candidate_key(problem, c, fixes(c)))
+            _hide(problem, reasons, hidden, best, _SECONDARY)
             changed = True
+
+
+def _hide(problem: _Problem, reasons: np.ndarray, hidden: np.ndarray, k: int, reason: int) -> None:
+    """Hide cell ``k`` and, transitively, the other parts of its "x of y" cells."""
+    stack = [(k, reason)]
+    while stack:
+        c, why = stack.pop()
+        if not hidden[c]:
+            hidden[c] = True
+            reasons[c] = why
+        stack.extend((p, _PAIR) for p in problem.partners[c] if not hidden[p])
 
 
 def _nearest_candidate(problem: _Problem, hidden: np.ndarray, k: int) -> int | None:
@@ -700,6 +710,8 @@ def _unprotected(problem: _Problem, hidden: np.ndarray, protection: int) -> list
     hi = lo.copy()
 
     def wide(i: int) -> bool:
+        if math.isinf(hi[i]):
+            return True
         return math.floor(hi[i] + _EPS) - math.ceil(lo[i] - _EPS) >= protection
 
     def solve(i: int, sign: float) -> None:
