@@ -119,3 +119,12 @@ def test_suite_bad_period(tmp_path):
     p.write_text("runs:\n  - area: leicestershire\n    periods: [2021/22]\n    notebooks: [x]\n")
     with pytest.raises(ParamsError, match="2021/22"):
         load_suite(p)
+
+
+@pytest.mark.parametrize("name", ["leicestershire", "nottinghamshire", "derbyshire"])
+def test_every_area_file_loads(name):
+    area = load_area(name)
+    assert area.name == name and area.core_programmes
+    # every district appears in exactly one report row of its own or a group
+    covered = [d for _, members in area.report_rows() if len(members) == 1 for d in members]
+    assert set(area.districts) <= set(covered) | {d for g in area.groups.values() for d in g}
