@@ -72,3 +72,8 @@ def test_json_safe_datetime_keeps_time_and_refuses_unknown_objects():
     assert json_safe({"x": [np.int16(1), float("inf"), pd.NaT]}) == {"x": [1, None, None]}
     with pytest.raises(TypeError, match=r"results\.model"):
         json_safe({"model": object()})
+
+
+def test_results_file_is_readable_by_others(tmp_path):
+    path = OutputFolder(tmp_path).results({"a": 1})
+    assert path.stat().st_mode & 0o644 == 0o644

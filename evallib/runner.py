@@ -1,0 +1,979 @@
+"""Run the report notebooks over areas x periods and turn them into finished reports.
+
+The suite's reports are Jupyter notebooks that take a few parameters (which area,
+which period, which dataset, where to write). This module is the one place that
+knows how to run them safely and unattended:
+
+1. :func:`plan` expands ``params/suite.yaml`` (or the areas, periods and notebooks
+   given on the command line) into a list of :class:`Job`, and checks every job's
+   parameters against the notebook's ``parameters`` cell *before anything runs*:
+   papermill itself only warns about a misspelt parameter and then runs the notebook
+   with its default, which would silently report on the wrong thing.
+2. :func:`execute` runs each job with papermill in its own process (so jobs can run
+   in parallel without sharing a working directory or a kernel), keeps the executed
+   notebook, renders a code-free self-contained HTML report and, if asked, an A4
+   PDF. A failing notebook does not stop the others; the :class:`RunReport` says
+   which cell failed and why.
+3. :func:`write_index` writes ``index.html``, the front page linking every report.
+
+Parameters contract for notebooks
+---------------------------------
+Every notebook has one cell tagged ``parameters`` with typed defaults, e.g.::
+
+    area: str = "leicestershire"          # area params file (params/areas/<area>.yaml)
+    period: str = "2021-22"               # 2021-22, 2023-24Q3 or 2022-04-01..2022-11-30
+    data_dir: str = "../outputs/demo-data"  # dataset folder
+    output_dir: str = "../outputs/leicestershire/2021-22"  # where tables/results go
+    suppress_below: int = -1              # -1: the area's disclosure threshold
+
+``area``, ``period``, ``data_dir`` and ``output_dir`` are required (see
+:data:`REQUIRED_PARAMETERS`): without them a notebook would quietly report on its own
+defaults instead of the data asked for. ``suppress_below`` is passed only to
+notebooks that declare it (:data:`OPTIONAL_PARAMETERS`). Any other parameter (e.g.
+``window_months``) is passed only when asked for (``extra_parameters`` /
+``evallib run --set``) and is refused, naming the notebook, unless the notebook
+declares it.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+from evallib import __version__
+from evallib.params import (
+    ParamsError,
+    Period,
+    PeriodError,
+    SuiteParams,
+    SuiteRun,
+    load_area,
+    load_suite,
+    parse_period,
+)
+
+__all__ = [
+    "Job", "JobResult", "RunReport", "plan", "execute", "write_index",
+    "render_html", "html_to_pdf", "find_chromium", "notebook_parameters",
+    "notebooks_dir", "repo_root", "available_notebooks",
+    "RunnerError", "NotebookNotFoundError", "NotebookParameterError", "ChromiumNotFoundError",
+    "REQUIRED_PARAMETERS", "OPTIONAL_PARAMETERS", "SUITE_PARAMETERS", "FORMATS",
+]
+
+#: Parameters every suite notebook must declare: the runner always passes them.
+REQUIRED_PARAMETERS: tuple[str, ...] = ("area", "period", "data_dir", "output_dir")
+#: Suite-wide parameters passed only to the notebooks that declare them.
+OPTIONAL_PARAMETERS: tuple[str, ...] = ("suppress_below",)
+SUITE_PARAMETERS: tuple[str, ...] = REQUIRED_PARAMETERS + OPTIONAL_PARAMETERS
+#: Output formats; HTML is always made (the PDF is printed from it).
+FORMATS: tuple[str, ...] = ("html", "pdf")
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+# --------------------------------------------------------------------------- errors
+class RunnerError(Exception):
+    """A run that cannot start as asked; the message says what to change."""
+
+
+class NotebookNotFoundError(RunnerError):
+    """A notebook name or path that does not lead to a notebook."""
+
+
+class NotebookParameterError(RunnerError):
+    """Parameters that do not match a notebook's ``parameters`` cell."""
+
+
+class ChromiumNotFoundError(RunnerError):
+    """PDF output was asked for but no Chromium browser is installed."""
+
+
+# --------------------------------------------------------------------------- locations
+def repo_root() -> Path:
+    """The repository holding this package: relative paths in ``suite.yaml`` start here."""
+    return Path(__file__).resolve().parents[1]
+
+
+def notebooks_dir() -> Path:
+    """Where notebook names are looked up: ``$EVALLIB_NOTEBOOKS`` or ``<repo>/notebooks``."""
+    env = os.environ.get("EVALLIB_NOTEBOOKS")
+    return Path(env).resolve() if env else repo_root() / "notebooks"
+
+
+def available_notebooks() -> list[str]:
+    """Names of the notebooks in :func:`notebooks_dir`, for help and error messages."""
+    folder = notebooks_dir()
+    return sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+
+
+def _resolve_notebook(name: str | Path, base: Path) -> Path:
+    """A notebook name (``annual_report``) or path (``reports/x.ipynb``) -> absolute path."""
+    text = str(name)
+    candidates = []
+    if text.endswith(".ipynb") or os.sep in text or "/" in text:
+        p = Path(text).expanduser()
+        candidates += [p] if p.is_absolute() else [base / p, notebooks_dir() / p]
+    else:
+        candidates.append(notebooks_dir() / f"{text}.ipynb")
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    known = ", ".join(available_notebooks()) or "none found"
+    raise NotebookNotFoundError(
+        f"no notebook {text!r}: looked for {', '.join(str(c) for c in candidates)}. "
+        f"Give a name from {notebooks_dir()} ({known}) or a path to an .ipynb file."
+    )
+
+
+def _resolve_path(value: str | Path, base: Path) -> Path:
+    p = Path(value).expanduser()
+    return (p if p.is_absolute() else base / p).resolve()
+
+
+# --------------------------------------------------------------------------- parameters
+_PARAMETER_CACHE: dict[tuple[str, float], dict[str, dict[str, Any]]] = {}
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares, read from its cell tagged ``parameters``.
+
+    Returns
+    -------
+    dict
+        ``name -> {"name", "inferred_type_name", "default", "help"}`` as read by
+        :func:`papermill.inspect_notebook` from lines like
+        ``window_months: int = 12  # outcome window``.
+
+    Raises
+    ------
+    NotebookParameterError
+        If the notebook has no ``parameters`` cell: papermill would then inject the
+        values in a new first cell, and the notebook's own settings would be silently
+        overwritten or ignored.
+    """
+    import nbformat
+    import papermill
+
+    path = Path(notebook).resolve()
+    key = (str(path), path.stat().st_mtime)
+    if key in _PARAMETER_CACHE:
+        return _PARAMETER_CACHE[key]
+    nb = nbformat.read(path, as_version=4)
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        raise NotebookParameterError(
+            f"{path}: has no cell tagged 'parameters'. Put the notebook's settings "
+            "(area, period, data_dir, output_dir, ...) in one code cell and give it the tag "
+            "'parameters' (in JupyterLab: select the cell, open the property inspector, "
+            "add the tag)."
+        )
+    declared = papermill.inspect_notebook(str(path))
+    _PARAMETER_CACHE[key] = declared
+    return declared
+
+
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+def _coerce(value: Any, declared: Mapping[str, Any], notebook: Path) -> Any:
+    """Convert a value (often text from the command line) to the declared type."""
+    type_name = str(declared.get("inferred_type_name", "None"))
+    name = declared.get("name", "?")
+    if not isinstance(value, str):
+        if type_name == "float" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if type_name == "str" and not isinstance(value, str):
+            return str(value)
+        return value
+    text = value.strip()
+    try:
+        if type_name == "int":
+            return int(text)
+        if type_name == "float":
+            return float(text)
+        if type_name == "bool":
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError(text)
+    except ValueError:
+        example = {"int": "12", "float": "0.5", "bool": "true or false"}[type_name]
+        raise NotebookParameterError(
+            f"{notebook.name}: parameter {name} takes a {type_name} (e.g. {example}), "
+            f"not {value!r}"
+        ) from None
+    if type_name in ("None", "NoneType"):  # no annotation: read numbers as numbers
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+    return value
+
+
+def _describe_declared(declared: Mapping[str, Mapping[str, Any]]) -> str:
+    lines = []
+    for p in declared.values():
+        type_name = p.get("inferred_type_name", "None")
+        type_text = "" if type_name in ("None", None) else f": {type_name}"
+        help_text = f"  # {p['help']}" if p.get("help") else ""
+        lines.append(f"    {p['name']}{type_text} = {p.get('default')}{help_text}")
+    return "\n".join(lines) or "    (none)"
+
+
+def _job_parameters(notebook: Path, suite_values: Mapping[str, Any],
+                    extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters to pass one notebook, checked against what it declares."""
+    declared = notebook_parameters(notebook)
+    missing = [p for p in REQUIRED_PARAMETERS if p not in declared]
+    unknown = [p for p in extra if p not in declared and p not in SUITE_PARAMETERS]
+    if missing or unknown:
+        parts = [f"notebook {notebook} cannot be run as asked:"]
+        if unknown:
+            parts.append(
+                f"  it has no parameter {', '.join(repr(u) for u in unknown)} (check the "
+                "spelling; to change a setting for some notebooks only, choose them with "
+                "--notebook)."
+            )
+        if missing:
+            parts.append(
+                f"  its parameters cell does not declare {', '.join(missing)}, which the suite "
+                "passes to every notebook (add e.g. `area: str = \"leicestershire\"`)."
+            )
+        parts.append("  Parameters it accepts:\n" + _describe_declared(declared))
+        raise NotebookParameterError("\n".join(parts))
+    values = {**suite_values, **extra}
+    return {k: _coerce(v, declared[k], notebook) for k, v in values.items() if k in declared}
+
+
+# --------------------------------------------------------------------------- planning
+@dataclass
+class Job:
+    """One notebook to run for one area and period.
+
+    Attributes
+    ----------
+    area : str
+        Area name (``params/areas/<area>.yaml``).
+    period : str
+        Period label as written (``2021-22``, ``2023-24Q3``, ``2022-04-01..2022-11-30``).
+    notebook : Path
+        Absolute path to the notebook to run.
+    data_dir : Path
+        Absolute path to the dataset folder.
+    out_dir : Path
+        Absolute path to ``<out>/<area>/<period slug>/``: the report, the executed
+        notebook, ``tables/`` and ``results.json`` go here.
+    parameters : dict
+        Exactly what papermill injects into the notebook.
+    """
+
+    area: str
+    period: str
+    notebook: Path
+    data_dir: Path
+    out_dir: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The notebook's name: its file name without ``.ipynb``."""
+        return self.notebook.stem
+
+    @property
+    def label(self) -> str:
+        """``area period notebook``, for progress and messages."""
+        return f"{self.area} {self.period} {self.name}"
+
+    @property
+    def executed_path(self) -> Path:
+        return self.out_dir / f"{self.name}.ipynb"
+
+    @property
+    def html_path(self) -> Path:
+        return self.out_dir / f"{self.name}.html"
+
+    @property
+    def pdf_path(self) -> Path:
+        return self.out_dir / f"{self.name}.pdf"
+
+
+def _unique(items: Iterable[Any]) -> list[Any]:
+    seen, out = set(), []
+    for i in items:
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out
+
+
+def plan(
+    suite: SuiteParams | str | Path | None = None,
+    *,
+    areas: Sequence[str] | None = None,
+    periods: Sequence[str | Period] | None = None,
+    notebooks: Sequence[str | Path] | None = None,
+    data: str | Path | None = None,
+    out: str | Path | None = None,
+    suppress_below: int = -1,
+    extra_parameters: Mapping[str, Any] | None = None,
+) -> list[Job]:
+    """Expand the suite into jobs (areas x periods x notebooks) and check them.
+
+    Parameters
+    ----------
+    suite : SuiteParams, path or None
+        The default run; ``None`` reads ``params/suite.yaml``.
+    areas, periods, notebooks : sequence, optional
+        Override the suite: only these areas (an area not in the suite needs
+        ``periods``), these periods (parsed with :func:`evallib.params.parse_period`) and
+        these notebooks (names in ``notebooks/`` or paths).
+    data, out : path, optional
+        Dataset folder and output folder, relative to the current directory. Without
+        them the suite's folders are used, relative to the repository.
+    suppress_below : int
+        Passed to notebooks declaring ``suppress_below``; ``-1`` means "use the area's
+        disclosure threshold".
+    extra_parameters : mapping, optional
+        Further notebook parameters (e.g. ``{"window_months": 24}``). Every notebook
+        run must declare each of them, or the plan is refused: papermill would only warn
+        and run the notebook with its default.
+
+    Returns
+    -------
+    list of Job
+        In suite order: area, then period, then notebook.
+
+    Raises
+    ------
+    ParamsError, PeriodError, NotebookNotFoundError, NotebookParameterError
+        With a message meant for the person running the suite.
+    """
+    if not isinstance(suite, SuiteParams):
+        suite = load_suite(suite)
+    root, cwd = repo_root(), Path.cwd()
+    extra = dict(extra_parameters or {})
+
+    chosen_periods = _unique(parse_period(p) for p in periods) if periods else None
+    chosen_notebooks = [_resolve_notebook(n, cwd) for n in notebooks] if notebooks else None
+
+    runs: list[tuple[SuiteRun | None, str]] = [(r, r.area) for r in suite.runs]
+    if areas:
+        wanted = _unique(areas)
+        for a in wanted:
+            load_area(a)  # an unknown area fails here, listing the areas available
+        runs = [(r, a) for r, a in runs if a in wanted]
+        covered = {a for _, a in runs}
+        for a in wanted:
+            if a not in covered:
+                if not chosen_periods:
+                    raise ParamsError(
+                        f"area {a!r} is not in the suite file, so its periods are not known: "
+                        f"give them with --period, e.g. --period 2023-24"
+                    )
+                runs.append((None, a))
+
+    all_suite_notebooks = _unique(n for r in suite.runs for n in r.notebooks)
+    jobs: list[Job] = []
+    seen: set[tuple[str, str, Path]] = set()
+    for run, area in runs:
+        run_periods = chosen_periods or [parse_period(p) for p in run.periods]
+        if chosen_notebooks:
+            run_notebooks = chosen_notebooks
+        else:
+            names = run.notebooks if run is not None else all_suite_notebooks
+            run_notebooks = [_resolve_notebook(n, root) for n in names]
+        if data is not None:
+            data_dir = _resolve_path(data, cwd)
+        else:
+            data_dir = _resolve_path((run.data if run is not None and run.data else suite.data), root)
+        out_root = _resolve_path(out, cwd) if out is not None else _resolve_path(suite.out, root)
+        for period in run_periods:
+            out_dir = out_root / area / period.slug
+            for nb in run_notebooks:
+                key = (area, period.slug, nb)
+                if key in seen:
+                    continue
+                seen.add(key)
+                suite_values = {
+                    "area": area, "period": period.label, "data_dir": str(data_dir),
+                    "output_dir": str(out_dir), "suppress_below": int(suppress_below),
+                }
+                jobs.append(Job(area=area, period=period.label, notebook=nb, data_dir=data_dir,
+                                out_dir=out_dir, parameters=_job_parameters(nb, suite_values, extra)))
+    if not jobs:
+        raise ParamsError("nothing to run: the suite file and the options chosen select no notebooks")
+    return jobs
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class JobResult:
+    """How one job went.
+
+    ``cell`` is the failing cell's number in the notebook as written (1 = first cell,
+    markdown cells included); ``cell_source`` its first lines; ``ename``/``evalue``
+    the exception's name and message; ``stage`` is ``execute``, ``html`` or ``pdf``.
+    """
+
+    job: Job
+    ok: bool
+    seconds: float = 0.0
+    outputs: dict[str, Path] = field(default_factory=dict)
+    stage: str = ""
+    cell: int | None = None
+    cell_source: str = ""
+    ename: str = ""
+    evalue: str = ""
+    traceback: str = ""
+
+    @property
+    def executed(self) -> Path:
+        """The executed (or partly executed) notebook."""
+        return self.job.executed_path
+
+    def describe(self) -> str:
+        """A few lines for the terminal: what ran, and for a failure where and why."""
+        if self.ok:
+            return f"ok      {self.job.label} ({self.seconds:.0f}s): {self.outputs.get('html', '')}"
+        where = {"execute": "while running", "html": "while making the HTML report",
+                 "pdf": "while printing the PDF"}.get(self.stage, "")
+        lines = [f"FAILED  {self.job.label} {where}".rstrip()]
+        if self.cell is not None:
+            lines.append(f"        cell {self.cell} of {self.job.notebook}")
+            if self.cell_source:
+                lines.append("        which starts: " + self.cell_source.splitlines()[0][:100])
+        lines.append(f"        {self.ename}: {_short(self.evalue)}")
+        if self.executed.exists():
+            lines.append(f"        partly run notebook (open it to see the error): {self.executed}")
+        return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 600) -> str:
+    text = _ANSI.sub("", str(text)).strip()
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+@dataclass
+class RunReport:
+    """The outcome of :func:`execute`: one :class:`JobResult` per job, in job order."""
+
+    results: list[JobResult]
+
+    @property
+    def successes(self) -> list[JobResult]:
+        return [r for r in self.results if r.ok]
+
+    @property
+    def failures(self) -> list[JobResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_text(self) -> str:
+        """A summary for the terminal: failures first, each with its cell and error."""
+        lines = [r.describe() for r in self.failures]
+        n, f = len(self.results), len(self.failures)
+        lines.append(f"{n - f} of {n} report(s) made" + (f"; {f} failed." if f else "."))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record of the run (kept as ``run-log.json`` for the audit trail)."""
+        return {"evallib": __version__, "results": [{
+            "area": r.job.area, "period": r.job.period, "notebook": str(r.job.notebook),
+            "parameters": r.job.parameters, "ok": r.ok, "seconds": round(r.seconds, 1),
+            "outputs": {k: str(v) for k, v in r.outputs.items()}, "stage": r.stage,
+            "cell": r.cell, "error": f"{r.ename}: {_short(r.evalue)}" if not r.ok else "",
+        } for r in self.results]}
+
+
+# --------------------------------------------------------------------------- executing
+def execute(
+    jobs: Sequence[Job],
+    *,
+    n_jobs: int = 1,
+    formats: Sequence[str] = ("html",),
+    progress: bool = True,
+    timeout: int | None = None,
+) -> RunReport:
+    """Run the jobs, each in its own process, and render their reports.
+
+    Parameters
+    ----------
+    jobs : sequence of Job
+        From :func:`plan`.
+    n_jobs : int
+        Notebooks run at the same time; ``0`` or less means one per CPU. Each runs in
+        a fresh Python process (``python -m evallib.runner``) with its own kernel and
+        working directory, so parallel jobs share no state.
+    formats : sequence of {"html", "pdf"}
+        HTML is always made; ``"pdf"`` also prints it to A4 PDF with Chromium.
+    progress : bool
+        Show a progress bar (on standard error).
+    timeout : int, optional
+        Seconds a single cell may run before the notebook is stopped as failed.
+
+    Returns
+    -------
+    RunReport
+        Successes and failures; a failing notebook never stops the others.
+
+    Raises
+    ------
+    RunnerError
+        Before anything runs: an unknown format, or PDF asked for without Chromium.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise RunnerError(f"unknown format(s) {', '.join(bad)}: choose from {', '.join(FORMATS)}")
+    chromium = find_chromium() if "pdf" in formats else None
+    jobs = list(jobs)
+    if not jobs:
+        return RunReport([])
+    for job in jobs:  # stale reports from an earlier run must not pass for this run's
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        for p in (job.executed_path, job.html_path, job.pdf_path):
+            p.unlink(missing_ok=True)
+
+    workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(jobs)))
+    results: dict[int, JobResult] = {}
+    bar = tqdm(total=len(jobs), desc="Reports", unit="report", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    with tempfile.TemporaryDirectory(prefix="evallib-run-") as tmp, \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_run_in_subprocess, job, chromium, timeout, Path(tmp) / str(i)): i
+                   for i, job in enumerate(jobs)}
+        try:
+            for fut in as_completed(futures):
+                i = futures[fut]
+                result = fut.result()
+                results[i] = result
+                bar.set_postfix_str(f"{'done' if result.ok else 'FAILED'}: {jobs[i].label}",
+                                    refresh=False)
+                bar.update(1)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+        finally:
+            bar.close()
+    return RunReport([results[i] for i in range(len(jobs))])
+
+
+def _job_to_dict(job: Job) -> dict[str, Any]:
+    return {"area": job.area, "period": job.period, "notebook": str(job.notebook),
+            "data_dir": str(job.data_dir), "out_dir": str(job.out_dir), "parameters": job.parameters}
+
+
+def _job_from_dict(d: Mapping[str, Any]) -> Job:
+    return Job(area=d["area"], period=d["period"], notebook=Path(d["notebook"]),
+               data_dir=Path(d["data_dir"]), out_dir=Path(d["out_dir"]),
+               parameters=dict(d["parameters"]))
+
+
+def _run_in_subprocess(job: Job, chromium: str | None, timeout: int | None,
+                       work: Path) -> JobResult:
+    """Run one job in a fresh ``python -m evallib.runner`` process and read its result.
+
+    A subprocess (rather than a process pool) needs nothing from the caller's
+    ``__main__`` and survives a kernel that takes its process down; whatever the
+    worker prints is kept and shown if it dies without a result.
+    """
+    start = time.monotonic()
+    work.mkdir(parents=True, exist_ok=True)
+    spec, answer, log = work / "job.json", work / "result.json", work / "worker.log"
+    spec.write_text(json.dumps({"job": _job_to_dict(job), "chromium": chromium,
+                                "timeout": timeout}), encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(repo_root()), *filter(None, [env.get("PYTHONPATH")])])
+    with open(log, "wb") as fh:
+        proc = subprocess.run([sys.executable, "-m", "evallib.runner", str(spec), str(answer)],
+                              stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                              env=env, cwd=str(job.notebook.parent))
+    if answer.exists():
+        d = json.loads(answer.read_text(encoding="utf-8"))
+        return JobResult(job, ok=d["ok"], seconds=d["seconds"],
+                         outputs={k: Path(v) for k, v in d["outputs"].items()}, stage=d["stage"],
+                         cell=d["cell"], cell_source=d["cell_source"], ename=d["ename"],
+                         evalue=d["evalue"], traceback=d["traceback"])
+    tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
+    return JobResult(job, ok=False, seconds=time.monotonic() - start, stage="execute",
+                     ename="WorkerError",
+                     evalue=f"the process running the notebook stopped (exit code {proc.returncode})"
+                     + (":\n" + "\n".join(tail) if tail else ""))
+
+
+def _worker_main(argv: Sequence[str]) -> int:
+    """Entry point of the worker process: ``python -m evallib.runner JOB.json RESULT.json``."""
+    spec_path, answer_path = map(Path, argv)
+    spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    result = _run_job(_job_from_dict(spec["job"]), spec["chromium"], spec["timeout"])
+    answer_path.write_text(json.dumps({
+        "ok": result.ok, "seconds": result.seconds, "stage": result.stage,
+        "outputs": {k: str(v) for k, v in result.outputs.items()}, "cell": result.cell,
+        "cell_source": result.cell_source, "ename": result.ename, "evalue": result.evalue,
+        "traceback": result.traceback,
+    }), encoding="utf-8")
+    return 0
+
+
+def _ensure_kernel() -> str:
+    """Make kernel ``python3`` mean *this* interpreter, and return the kernel name.
+
+    A user-level kernelspec (``~/.local/share/jupyter/kernels/python3``) can point at
+    another Python that lacks evallib; ``JUPYTER_PATH`` is searched first, so a spec
+    written there pins the kernel to ``sys.executable`` (the venv's Python). Called
+    in the worker process only, so the caller's environment is untouched.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="evallib-kernel-"))
+    spec_dir = folder / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
+                 "-f", "{connection_file}"],
+        "display_name": "Python 3 (evallib)", "language": "python",
+        "metadata": {"debugger": False},
+    }), encoding="utf-8")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        [str(folder), *filter(None, [os.environ.get("JUPYTER_PATH")])])
+    # The kernel imports this very evallib, even when it is not installed.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(repo_root()), *filter(None, [os.environ.get("PYTHONPATH")])])
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # Figures must be captured as images whatever the user has set (e.g. MPLBACKEND=Agg).
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    return "python3"
+
+
+def _source_cell_number(notebook: Path, cell_index: int) -> int | None:
+    """Turn papermill's cell index (counted after it injected its parameters cell)
+    into the cell's 1-based number in the notebook as written."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except Exception:
+        return cell_index + 1
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    injected_at = tagged[0] + 1 if tagged else 0
+    if cell_index == injected_at:
+        return None  # the injected parameters themselves failed
+    return cell_index if cell_index > injected_at else cell_index + 1
+
+
+def _run_job(job: Job, chromium: str | None, timeout: int | None) -> JobResult:
+    """Execute one notebook, then render it. Runs in the worker process."""
+    import logging
+
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    start = time.monotonic()
+    kernel = _ensure_kernel()
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    result = JobResult(job, ok=False, stage="execute")
+    try:
+        papermill.execute_notebook(
+            str(job.notebook), str(job.executed_path), parameters=job.parameters,
+            kernel_name=kernel, progress_bar=False, log_output=False,
+            cwd=str(job.notebook.parent), execution_timeout=timeout,
+        )
+    except PapermillExecutionError as exc:
+        result.cell = _source_cell_number(job.notebook, exc.cell_index)
+        result.cell_source = "\n".join(str(exc.source).splitlines()[:3])
+        result.ename, result.evalue = exc.ename, exc.evalue
+        result.traceback = _ANSI.sub("", "\n".join(exc.traceback or []))
+    except Exception as exc:
+        result.ename, result.evalue = type(exc).__name__, str(exc)
+    else:
+        result.outputs["ipynb"] = job.executed_path
+        try:
+            result.stage = "html"
+            result.outputs["html"] = render_html(job.executed_path, job.html_path)
+            if chromium:
+                result.stage = "pdf"
+                result.outputs["pdf"] = html_to_pdf(job.html_path, job.pdf_path, chromium=chromium)
+            result.ok, result.stage = True, ""
+        except Exception as exc:
+            result.ename, result.evalue = type(exc).__name__, str(exc)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+# --------------------------------------------------------------------------- HTML
+def _notebook_title(nb: Any, fallback: str) -> str:
+    """The report's title: notebook metadata ``title``, else its first heading."""
+    title = nb.metadata.get("title")
+    if isinstance(title, str) and title.strip():
+        return title.strip()
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            m = re.match(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", line)
+            if m:
+                text = re.sub(r"[*_`]|\[([^\]]*)\]\([^)]*\)", lambda g: g.group(1) or "", m.group(1))
+                return re.sub(r"<[^>]+>", "", text).strip()
+    return fallback.replace("_", " ").strip().capitalize()
+
+
+def _clean_for_report(nb: Any) -> None:
+    """Drop what a reader should not see: removed cells, the injected parameters,
+    papermill's error banners, warnings and other stderr text, and empty code cells."""
+    kept = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & {"remove_cell", "injected-parameters", "papermill-error-cell-tag"}:
+            continue
+        if cell.cell_type == "code":
+            if "remove_output" in tags:
+                cell.outputs = []
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            if not cell.outputs:
+                continue
+        kept.append(cell)
+    nb.cells = kept
+
+
+def _css_string(text: str) -> str:
+    return re.sub(r'[\\"\n\r<>]', lambda m: {"\n": " ", "\r": " ", "<": "\\3c ", ">": "\\3e "}.get(
+        m.group(0), "\\" + m.group(0)), text)
+
+
+def render_html(notebook: str | Path, html_path: str | Path | None = None) -> Path:
+    """Render an executed notebook as a code-free, self-contained HTML report.
+
+    No input cells or prompts; images embedded as ``data:`` URIs (one file to email
+    or archive); warnings and other stderr output dropped; cells tagged
+    ``remove_cell`` dropped and ``remove_output`` emptied; no scripts, so it opens
+    offline; A4 print CSS with page numbers. The ``<title>`` is the notebook's
+    ``title`` metadata or its first heading.
+
+    Returns
+    -------
+    Path
+        The HTML file (default: the notebook's path with ``.html``).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook = Path(notebook).resolve()
+    target = Path(html_path).resolve() if html_path else notebook.with_suffix(".html")
+    nb = nbformat.read(notebook, as_version=4)
+    title = _notebook_title(nb, notebook.stem)
+    _clean_for_report(nb)
+    nb.metadata["title"] = title
+    exporter = HTMLExporter(template_name="lab", template_file=str(TEMPLATES / "report.html.j2"))
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.exclude_anchor_links = True
+    exporter.embed_images = True
+    resources = {"metadata": {"name": title, "path": str(notebook.parent)},
+                 "evallib": {"version": __version__, "css_title": _css_string(title)}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+# --------------------------------------------------------------------------- PDF
+def find_chromium() -> str:
+    """The Chromium (or Chrome) executable used to print PDFs.
+
+    ``$EVALLIB_CHROMIUM`` if set, else the first of ``chromium``, ``chromium-browser``,
+    ``google-chrome-stable``, ``google-chrome`` on ``PATH``.
+
+    Raises
+    ------
+    ChromiumNotFoundError
+        Saying how to install it.
+    """
+    env = os.environ.get("EVALLIB_CHROMIUM")
+    if env:
+        found = shutil.which(env) or (env if os.access(env, os.X_OK) and Path(env).is_file() else None)
+        if found:
+            return found
+        raise ChromiumNotFoundError(
+            f"EVALLIB_CHROMIUM is set to {env!r}, which is not a program that can be run. "
+            "Point it at the Chromium browser, or unset it to search PATH."
+        )
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise ChromiumNotFoundError(
+        "PDF reports are printed by the Chromium browser, which is not installed. Install it "
+        "with `sudo apt-get install chromium` (Debian/Ubuntu; `make setup` does this), or set "
+        "EVALLIB_CHROMIUM to the path of Chromium or Chrome. HTML reports need no browser: "
+        "run with --format html."
+    )
+
+
+def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,
+                chromium: str | None = None, timeout: float = 180) -> Path:
+    """Print an HTML report to an A4 PDF with headless Chromium.
+
+    Page size, margins, page numbers ("Page 2 of 9") and the running title come from
+    the report's print CSS (CSS page-margin boxes, Chromium 131 or later); Chromium's
+    own header and footer, which would show the file's path, are turned off. A
+    throw-away profile folder keeps parallel prints apart and leaves nothing behind.
+
+    Raises
+    ------
+    ChromiumNotFoundError
+        If no browser is found.
+    RuntimeError
+        If Chromium does not produce the PDF; the message has its last error lines.
+    """
+    exe = chromium or find_chromium()
+    html_path = Path(html_path).resolve()
+    target = Path(pdf_path).resolve() if pdf_path else html_path.with_suffix(".pdf")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="evallib-chromium-") as profile:
+        cmd = [
+            exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-extensions",
+            "--disable-dev-shm-usage", "--mute-audio", f"--user-data-dir={profile}",
+            "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
+            f"--print-to-pdf={target}", html_path.as_uri(),
+        ]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"Chromium took over {timeout:.0f}s to print {html_path}") from None
+    if proc.returncode != 0 or not target.exists() or target.stat().st_size == 0:
+        noise = ("dbus", "Fontconfig", "DevTools listening", "bytes written")
+        errors = [ln for ln in (proc.stderr or "").splitlines() if ln.strip() and not any(n in ln for n in noise)]
+        raise RuntimeError(
+            f"Chromium ({exe}) did not print {html_path} to PDF (exit code {proc.returncode}):\n"
+            + "\n".join(errors[-10:])
+        )
+    return target
+
+
+# --------------------------------------------------------------------------- index
+_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _html_title(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        head = fh.read(20000)
+    m = _TITLE.search(head)
+    title = html_lib.unescape(m.group(1)).strip() if m else ""
+    return title or path.stem.replace("_", " ").capitalize()
+
+
+def _period_of(slug: str) -> Period | None:
+    for text in (slug, slug.replace("_", "..")):
+        try:
+            return parse_period(text)
+        except PeriodError:
+            continue
+    return None
+
+
+def _area_title(name: str) -> str:
+    try:
+        return load_area(name).display_name
+    except (ParamsError, OSError):
+        return name
+
+
+def _link(*parts: str) -> str:
+    return "/".join(quote(p) for p in parts)
+
+
+def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Path:
+    """Write ``<out_dir>/index.html``, the front page linking every report.
+
+    Reports are found on disk (``<out>/<area>/<period>/<name>.html``), not taken from
+    the last run, so the page also lists reports from earlier runs. They are grouped
+    by area and period (periods in date order); each links its HTML and, if present,
+    its PDF, and a period shows the ``"headline"`` text of its ``results.json``. A
+    notebook that was run but has no HTML is listed as not finished. Links are
+    relative, so the folder can be zipped or copied to a shared drive.
+    """
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    areas = []
+    n_reports = n_failed = 0
+    for area_dir in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        periods = []
+        for period_dir in (p for p in area_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            names = sorted({p.stem for p in period_dir.glob("*.html")}
+                           | {p.stem for p in period_dir.glob("*.ipynb")})
+            reports = []
+            for name in names:
+                html, pdf, ipynb = (period_dir / f"{name}{s}" for s in (".html", ".pdf", ".ipynb"))
+                rel = (area_dir.name, period_dir.name)
+                if html.exists():
+                    n_reports += 1
+                    reports.append({"title": _html_title(html), "html": _link(*rel, html.name),
+                                    "pdf": _link(*rel, pdf.name) if pdf.exists() else None})
+                else:
+                    n_failed += 1
+                    reports.append({"title": name.replace("_", " ").capitalize(), "html": None,
+                                    "ipynb": _link(*rel, ipynb.name)})
+            if not reports:
+                continue
+            headline = None
+            results = period_dir / "results.json"
+            if results.exists():
+                try:
+                    value = json.loads(results.read_text(encoding="utf-8")).get("headline")
+                    headline = value if isinstance(value, str) else None
+                except (json.JSONDecodeError, AttributeError):
+                    headline = None
+            period = _period_of(period_dir.name)
+            periods.append({
+                "slug": period_dir.name, "title": period.title if period else period_dir.name,
+                "headline": headline, "reports": reports,
+                "sort": (0, period.start, period.end) if period else (1, period_dir.name, ""),
+            })
+        if periods:
+            periods.sort(key=lambda p: (p["sort"][0], str(p["sort"][1]), str(p["sort"][2])))
+            areas.append({"name": area_dir.name, "title": _area_title(area_dir.name), "periods": periods})
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    page = env.get_template("index.html.j2").render(
+        title=title, areas=areas, n_reports=n_reports, n_failed=n_failed, version=__version__,
+        generated=datetime.now().strftime("%d %B %Y at %H:%M"),
+    )
+    target = out / "index.html"
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+if __name__ == "__main__":  # the worker process started by execute()
+    sys.exit(_worker_main(sys.argv[1:]))
