@@ -37,6 +37,7 @@ declares it.
 
 from __future__ import annotations
 
+import difflib
 import html as html_lib
 import json
 import os
@@ -71,7 +72,7 @@ from evallib.params import (
 __all__ = [
     "Job", "JobResult", "RunReport", "plan", "execute", "write_index",
     "render_html", "html_to_pdf", "find_chromium", "notebook_parameters",
-    "notebooks_dir", "repo_root", "available_notebooks",
+    "notebooks_dir", "repo_root", "available_notebooks", "resolve_notebook",
     "RunnerError", "NotebookNotFoundError", "NotebookParameterError", "ChromiumNotFoundError",
     "REQUIRED_PARAMETERS", "OPTIONAL_PARAMETERS", "SUITE_PARAMETERS", "FORMATS",
 ]
@@ -124,8 +125,18 @@ def available_notebooks() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
 
 
-def _resolve_notebook(name: str | Path, base: Path) -> Path:
-    """A notebook name (``annual_report``) or path (``reports/x.ipynb``) -> absolute path."""
+def resolve_notebook(name: str | Path, base: str | Path | None = None) -> Path:
+    """A notebook name (``annual_report``) or path (``reports/x.ipynb``) -> absolute path.
+
+    A bare name is looked up in :func:`notebooks_dir`; a path is read relative to
+    ``base`` (default: the current folder), then to :func:`notebooks_dir`.
+
+    Raises
+    ------
+    NotebookNotFoundError
+        Listing the notebooks that do exist.
+    """
+    base = Path(base) if base is not None else Path.cwd()
     text = str(name)
     candidates = []
     if text.endswith(".ipynb") or os.sep in text or "/" in text:
@@ -249,10 +260,12 @@ def _job_parameters(notebook: Path, suite_values: Mapping[str, Any],
     if missing or unknown:
         parts = [f"notebook {notebook} cannot be run as asked:"]
         if unknown:
+            hints = [f"{u!r} (did you mean {close[0]!r}?)" if close else repr(u)
+                     for u in unknown
+                     for close in [difflib.get_close_matches(u, list(declared), n=1)]]
             parts.append(
-                f"  it has no parameter {', '.join(repr(u) for u in unknown)} (check the "
-                "spelling; to change a setting for some notebooks only, choose them with "
-                "--notebook)."
+                f"  it has no parameter {', '.join(hints)}. Check the spelling; to change a "
+                "setting for some notebooks only, choose them with --notebook."
             )
         if missing:
             parts.append(
@@ -374,7 +387,7 @@ def plan(
     extra = dict(extra_parameters or {})
 
     chosen_periods = _unique(parse_period(p) for p in periods) if periods else None
-    chosen_notebooks = [_resolve_notebook(n, cwd) for n in notebooks] if notebooks else None
+    chosen_notebooks = [resolve_notebook(n, cwd) for n in notebooks] if notebooks else None
 
     runs: list[tuple[SuiteRun | None, str]] = [(r, r.area) for r in suite.runs]
     if areas:
@@ -401,7 +414,7 @@ def plan(
             run_notebooks = chosen_notebooks
         else:
             names = run.notebooks if run is not None else all_suite_notebooks
-            run_notebooks = [_resolve_notebook(n, root) for n in names]
+            run_notebooks = [resolve_notebook(n, root) for n in names]
         if data is not None:
             data_dir = _resolve_path(data, cwd)
         else:

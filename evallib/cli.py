@@ -1,0 +1,427 @@
+"""The ``evallib`` command: one command to check data and make every report.
+
+Written for evaluators and OPCC staff rather than programmers: every subcommand's
+``--help`` ends with worked examples, and a mistake a user can make (a misspelt
+area, a period in the wrong form, a dataset that breaks the contract, a notebook
+setting that does not exist) ends with a plain message and exit code 2, never a
+Python traceback. Exit codes: 0 all well, 1 some reports failed, 2 nothing was run
+because of something the user can fix, 130 stopped with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from evallib import __version__
+
+__all__ = ["main", "build_parser"]
+
+USER_ERROR = 2
+FAILED = 1
+
+DESCRIPTION = """\
+evallib makes the evaluation reports for domestic abuse perpetrator programmes.
+
+The usual steps:
+  1. evallib validate --data FOLDER    check a dataset against the data contract
+  2. evallib run --data FOLDER         make every report listed in params/suite.yaml
+  3. open outputs/index.html           the front page linking every report
+
+With no --data, `evallib run` uses the synthetic demo dataset (written on first use),
+so you can see what the reports look like before any real data arrives.
+Type `evallib COMMAND --help` for the options of one command, with examples."""
+
+MAIN_EXAMPLES = """\
+examples:
+  evallib run                                   all reports in params/suite.yaml, demo data
+  evallib run --data D:/extracts/2024-06 --area leicestershire --period 2023-24
+  evallib validate --data D:/extracts/2024-06   check a dataset, list every problem
+  evallib synth --area leicestershire --out demo   write a synthetic demo dataset
+  evallib areas                                 the areas the suite knows
+  evallib notebooks                             the report notebooks and their settings"""
+
+RUN_EXAMPLES = """\
+examples:
+  evallib run
+      every area, period and notebook in params/suite.yaml (demo data unless the
+      suite names a dataset); reports go to outputs/, open outputs/index.html
+  evallib run --data extracts/llr-2024-06 --area leicestershire --period 2023-24
+      one area and one financial year (1 April 2023 to 31 March 2024) from a real extract
+  evallib run --period 2023-24Q3 --period 2023-24Q4
+      two financial quarters (Q1 = April-June, so Q3 = October-December 2023)
+  evallib run --period 2022-04-01..2022-11-30
+      a date range, both ends included
+  evallib run --notebook completers_vs_noncompleters --set window_months=24
+      one notebook, with one of its settings changed (see `evallib notebooks NAME`)
+  evallib run --format html,pdf --jobs 4
+      also print each report to an A4 PDF (needs Chromium), four notebooks at a time
+  evallib run --suppress-below 10
+      hide counts from 1 to 9 in every published table (default: the area's setting)
+
+Periods are written as a financial year (2021-22), a financial quarter (2023-24Q3)
+or a date range (2022-04-01..2022-11-30). Paths you type are relative to the current
+folder; paths inside params/suite.yaml are relative to the repository.
+Exit code 0: all reports made; 1: some notebooks failed (the others are still made);
+2: nothing was run (the message says what to fix)."""
+
+VALIDATE_EXAMPLES = """\
+examples:
+  evallib validate --data extracts/llr-2024-06
+      check the dataset against the data contract and its area's params
+      (the area is read from dataset.yaml in the folder)
+  evallib validate --data extracts/llr-2024-06 --out problems.csv
+      also write every problem to a spreadsheet you can sort and send to the provider
+  evallib validate --data extracts/llr-2024-06 --area leicestershire
+      check against a named area (e.g. before dataset.yaml is right)
+
+Every problem is listed at once, as a table: file, column, row (as numbered in the
+file, header = row 1), the value, what is wrong, how to fix it.
+Exit code 0: no problems; 2: problems found (or the folder cannot be read)."""
+
+SYNTH_EXAMPLES = """\
+examples:
+  evallib synth --area leicestershire --out demo-data
+      a synthetic dataset shaped like the area's real extracts, in the folder demo-data
+  evallib synth --area leicestershire --out demo-data --seed 7
+      a different (but reproducible) synthetic dataset
+
+The data are made up: use them to try the suite, train staff or test changes, never
+as evidence."""
+
+AREAS_EXAMPLES = """\
+examples:
+  evallib areas
+      list the area files in params/areas/ (add one to run the suite for a new area;
+      see docs/adapting.md)"""
+
+NOTEBOOKS_EXAMPLES = """\
+examples:
+  evallib notebooks
+      list the report notebooks in notebooks/
+  evallib notebooks completers_vs_noncompleters
+      show the settings that notebook takes; change one with
+      `evallib run --notebook completers_vs_noncompleters --set NAME=VALUE`"""
+
+
+# --------------------------------------------------------------------------- helpers
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def _split(values: Sequence[str] | None) -> list[str] | None:
+    """``--area a --area b,c`` -> ``[a, b, c]``: both forms are natural to type."""
+    if not values:
+        return None
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from evallib.runner import FORMATS
+
+    chosen = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: choose from {', '.join(FORMATS)}, separated by commas, e.g. html,pdf")
+    return tuple(dict.fromkeys(("html", *chosen)))
+
+
+def _non_negative(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more")
+    return n
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=VALUE, e.g. window_months=24")
+    return name.strip(), value.strip()
+
+
+def _err(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _print_problems(exc, *, file=sys.stdout, command: str = "") -> None:
+    n = len(exc.problems)
+    print(f"The dataset in {exc.folder} has {n} problem{'s' if n != 1 else ''}:\n", file=file)
+    print(exc.to_text(), file=file)
+    if command:
+        print(f"\n{command}", file=file)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_run(args: argparse.Namespace) -> int:
+    """Plan, prepare demo data if needed, validate, execute, index, summarise."""
+    from evallib.params import load_suite
+    from evallib.runner import execute, plan, repo_root, write_index
+    from evallib.schemas import DataValidationError, load_dataset
+
+    suite = load_suite(args.suite)
+    extra = dict(args.set or [])
+    jobs = plan(suite, areas=_split(args.area), periods=_split(args.period),
+                notebooks=_split(args.notebook), data=args.data, out=args.out,
+                suppress_below=args.suppress_below, extra_parameters=extra)
+    formats = args.format or tuple(dict.fromkeys(("html", *suite.formats)))
+    out_root = Path(args.out).resolve() if args.out else (repo_root() / suite.out).resolve()
+
+    # The demo dataset is written on first use, and only into the suite's demo folder:
+    # a missing real extract (say an unmounted share) must be an error, not demo data.
+    demo = (repo_root() / suite.data).resolve()
+    by_data: dict[Path, list[str]] = {}
+    for job in jobs:
+        by_data.setdefault(job.data_dir, [])
+        if job.area not in by_data[job.data_dir]:
+            by_data[job.data_dir].append(job.area)
+    for folder, areas in by_data.items():
+        if folder == demo and folder.name == "demo-data" and not folder.exists():
+            print(f"Writing the synthetic demo dataset for {areas[0]} to {folder} (first run) ...")
+            _write_demo(folder, areas[0], seed=None)
+
+    for folder, areas in by_data.items():
+        for area in areas:
+            try:
+                load_dataset(folder, area)
+            except DataValidationError as exc:
+                _print_problems(exc, file=sys.stderr, command=(
+                    "Nothing was run. Fix these in the extract (or the area's params), then run "
+                    f"again.\nTo get the list as a spreadsheet: evallib validate --data \"{folder}\" "
+                    f"--area {area} --out problems.csv"))
+                return USER_ERROR
+
+    n_nb = len({j.notebook for j in jobs})
+    print(f"Making {len(jobs)} report{'s' if len(jobs) != 1 else ''} "
+          f"({n_nb} notebook{'s' if n_nb != 1 else ''} x "
+          f"{len({(j.area, j.period) for j in jobs})} area-period{'s' if len(jobs) != 1 else ''}) "
+          f"as {' and '.join(f.upper() for f in formats)} in {out_root}")
+    report = execute(jobs, n_jobs=args.jobs, formats=formats, progress=not args.no_progress,
+                     timeout=args.timeout)
+    index = write_index(out_root)
+    (out_root / "run-log.json").write_text(json.dumps(report.to_dict(), indent=2, default=str),
+                                           encoding="utf-8")
+    print()
+    print(report.to_text())
+    print(f"\nOpen the reports from: {index}")
+    return FAILED if report.failures else 0
+
+
+def _write_demo(folder: Path, area: str, seed: int | None) -> None:
+    try:
+        from evallib.synthetic.demo import write_demo
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("evallib"):
+            raise _UserError("this version of evallib has no demo dataset generator "
+                             "(evallib.synthetic.demo); give a dataset with --data") from None
+        raise
+    kwargs = {"area": area} if seed is None else {"area": area, "seed": seed}
+    write_demo(folder, **kwargs)
+
+
+class _UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check a dataset; print the problem table or a one-line all-clear."""
+    from evallib.schemas import PROBLEM_COLUMNS, DataValidationError, load_dataset
+
+    folder = Path(args.data)
+    try:
+        ds = load_dataset(folder, args.area)
+    except DataValidationError as exc:
+        _print_problems(exc)
+        if args.out:
+            exc.problems.to_csv(args.out, index=False, encoding="utf-8")
+            print(f"\nAll {len(exc.problems)} problem(s) written to {Path(args.out).resolve()}")
+        return USER_ERROR
+    if args.out:
+        import pandas as pd
+
+        pd.DataFrame(columns=PROBLEM_COLUMNS).to_csv(args.out, index=False, encoding="utf-8")
+    counts = ", ".join(f"{name} {len(ds.tables[name])} rows" for name in ds.tables if name in ds.present)
+    print(f"No problems in {folder} (area {ds.area.name}): {counts}.")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    """Write the synthetic demo dataset."""
+    from evallib.params import load_area
+
+    load_area(args.area)  # an unknown area fails here with the list of areas
+    folder = Path(args.out).resolve()
+    _write_demo(folder, args.area, args.seed)
+    print(f"Synthetic demo dataset for {args.area} written to {folder}")
+    print(f"Next: evallib validate --data \"{folder}\"   or   evallib run --data \"{folder}\"")
+    return 0
+
+
+def cmd_areas(args: argparse.Namespace) -> int:
+    """List the areas in params/areas/."""
+    from evallib.params import ParamsError, available_areas, load_area, load_suite, params_dir
+
+    names = available_areas()
+    if not names:
+        print(f"No area files in {params_dir() / 'areas'}; see docs/adapting.md to add one.")
+        return 0
+    try:
+        in_suite = {r.area for r in load_suite().runs}
+    except ParamsError:
+        in_suite = set()
+    print(f"Areas in {params_dir() / 'areas'}:")
+    for name in names:
+        try:
+            area = load_area(name)
+            detail = (f"{area.display_name}: {len(area.districts)} districts, "
+                      f"programmes {', '.join(area.programmes)}")
+        except ParamsError as exc:
+            detail = f"cannot be read: {str(exc).splitlines()[0]}"
+        mark = "  (in the default run)" if name in in_suite else ""
+        print(f"  {name:<18} {detail}{mark}")
+    return 0
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    """List notebooks, or show one notebook's settings."""
+    from evallib.runner import (
+        OPTIONAL_PARAMETERS,
+        REQUIRED_PARAMETERS,
+        available_notebooks,
+        notebook_parameters,
+        notebooks_dir,
+        resolve_notebook,
+    )
+
+    if not args.name:
+        names = available_notebooks()
+        print(f"Notebooks in {notebooks_dir()}:" if names else f"No notebooks in {notebooks_dir()}.")
+        for n in names:
+            print(f"  {n}")
+        if names:
+            print("\nSee one notebook's settings: evallib notebooks NAME")
+        return 0
+    path = resolve_notebook(args.name)
+    declared = notebook_parameters(path)
+    print(f"Settings of {path.stem} ({path}):")
+    for p in declared.values():
+        kind = "" if p["inferred_type_name"] in ("None", None) else f" ({p['inferred_type_name']})"
+        who = ""
+        if p["name"] in REQUIRED_PARAMETERS + OPTIONAL_PARAMETERS:
+            who = "  [set by evallib run]"
+        print(f"  {p['name']}{kind} = {p['default']}{who}")
+        if p.get("help"):
+            print(textwrap.indent(textwrap.fill(p["help"], 80), "      "))
+    print(f"\nChange a setting: evallib run --notebook {path.stem} --set NAME=VALUE")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and the tests)."""
+    parser = argparse.ArgumentParser(prog="evallib", description=DESCRIPTION, epilog=MAIN_EXAMPLES,
+                                     formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"evallib {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show Python tracebacks (for reporting a bug)")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="make the reports (all of params/suite.yaml, or a selection)",
+                         description="Make the reports: run each notebook for each area and period, "
+                         "save code-free HTML (and PDF) reports, tables and results, and write "
+                         "index.html linking them all.", epilog=RUN_EXAMPLES, formatter_class=_Formatter)
+    run.add_argument("--area", action="append", metavar="AREA",
+                     help="only this area (repeat for more); names as in `evallib areas`")
+    run.add_argument("--period", action="append", metavar="PERIOD",
+                     help="only this period (repeat for more): 2021-22, 2023-24Q3 or "
+                     "2022-04-01..2022-11-30")
+    run.add_argument("--notebook", action="append", metavar="NAME",
+                     help="only this notebook (repeat for more); names as in `evallib notebooks`")
+    run.add_argument("--data", metavar="DIR", help="the dataset folder (default: the suite's, "
+                     "normally the demo data)")
+    run.add_argument("--out", metavar="DIR", help="where reports go (default: outputs/)")
+    run.add_argument("--jobs", type=_non_negative, default=1, metavar="N",
+                     help="notebooks to run at the same time (default 1; 0 = one per CPU)")
+    run.add_argument("--format", type=_formats, metavar="html,pdf",
+                     help="html (always made) and/or pdf (needs Chromium); default from the suite")
+    run.add_argument("--suppress-below", type=int, default=-1, metavar="N",
+                     help="hide published counts from 1 to N-1 (default -1: the area's threshold)")
+    run.add_argument("--set", type=_setting, action="append", metavar="NAME=VALUE",
+                     help="change a notebook setting, e.g. window_months=24 (repeatable)")
+    run.add_argument("--suite", metavar="FILE", help="another suite file (default params/suite.yaml)")
+    run.add_argument("--timeout", type=_non_negative, default=None, metavar="SECONDS",
+                     help="stop a notebook whose cell runs longer than this")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar (for log files)")
+    run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser("validate", help="check a dataset against the data contract",
+                         description="Check a dataset folder against the data contract and its "
+                         "area's params, and list every problem at once.",
+                         epilog=VALIDATE_EXAMPLES, formatter_class=_Formatter)
+    val.add_argument("--data", required=True, metavar="DIR", help="the dataset folder")
+    val.add_argument("--area", metavar="AREA", help="the area (default: from dataset.yaml)")
+    val.add_argument("--out", metavar="FILE.csv", help="also write the problems to this CSV file")
+    val.set_defaults(func=cmd_validate)
+
+    syn = sub.add_parser("synth", help="write a synthetic demo dataset",
+                         description="Write a synthetic dataset for an area, in the form of the "
+                         "data contract.", epilog=SYNTH_EXAMPLES, formatter_class=_Formatter)
+    syn.add_argument("--area", default="leicestershire", metavar="AREA",
+                     help="the area (default leicestershire)")
+    syn.add_argument("--out", required=True, metavar="DIR", help="the folder to write")
+    syn.add_argument("--seed", type=int, default=None, metavar="N",
+                     help="random seed: the same seed gives the same dataset")
+    syn.set_defaults(func=cmd_synth)
+
+    areas = sub.add_parser("areas", help="list the areas the suite knows",
+                           description="List the area files in params/areas/.",
+                           epilog=AREAS_EXAMPLES, formatter_class=_Formatter)
+    areas.set_defaults(func=cmd_areas)
+
+    nbs = sub.add_parser("notebooks", help="list the report notebooks, or one notebook's settings",
+                         description="List the report notebooks, or show the settings one takes.",
+                         epilog=NOTEBOOKS_EXAMPLES, formatter_class=_Formatter)
+    nbs.add_argument("name", nargs="?", metavar="NAME", help="a notebook name")
+    nbs.set_defaults(func=cmd_notebooks)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``evallib`` command; returns the exit code (0, 1, 2 or 130)."""
+    from evallib.params import ParamsError, PeriodError
+    from evallib.runner import RunnerError
+    from evallib.schemas import DataValidationError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return USER_ERROR
+    try:
+        return args.func(args)
+    except DataValidationError as exc:
+        if args.debug:
+            raise
+        _print_problems(exc, file=sys.stderr)
+        return USER_ERROR
+    except (ParamsError, PeriodError, RunnerError, _UserError, FileNotFoundError) as exc:
+        if args.debug:
+            raise
+        _err(str(exc))
+        return USER_ERROR
+    except KeyboardInterrupt:
+        print("\nStopped.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
