@@ -439,6 +439,8 @@ class _Problem:
         missing = [c for c in columns if c not in table.columns]
         if missing:
             raise ValueError(f"count columns not in table: {missing}")
+        if not table.columns[table.columns.isin(columns)].is_unique:
+            raise ValueError("a count column name appears more than once in the table")
         if not table.index.is_unique:
             raise ValueError("table index (row labels) must be unique")
         rows = list(table.index)
