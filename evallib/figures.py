@@ -61,3 +61,41 @@ def rate_intervals(table: pd.DataFrame, *, title: str, xlabel: str = "Proven reo
 
 def _label_with_n(row) -> str:
     return row["label"] if pd.isna(row["n"]) else f"{row['label']} (n = {int(row['n'])})"
+
+
+def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to records analysed"):
+    """A CONSORT-style diagram of the record flow.
+
+    ``flow`` is the *published* flow (:func:`evallib.evaluation.published_flow`): columns
+    ``Stage``, step marker (``""`` kept / ``"set aside"``), ``People`` (already
+    disclosure-controlled strings) and ``Reason``. Kept stages are boxes down the
+    middle; people set aside at a stage are listed in a box to its right.
+    """
+    house_style()
+    step_col = [c for c in flow.columns if c not in ("Stage", "People", "Reason")][0]
+    stages = list(dict.fromkeys(flow["Stage"]))
+    fig_h = 0.95 * len(stages) + 0.6
+    fig, ax = plt.subplots(figsize=(8.3, fig_h))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-len(stages) + 0.3, 1.0)
+    ax.axis("off")
+    box = {"boxstyle": "round,pad=0.4", "fc": "#eaf2fa", "ec": "#0072B2", "lw": 1.2}
+    side = {"boxstyle": "round,pad=0.4", "fc": "#fdf1e6", "ec": "#D55E00", "lw": 1.0}
+    for i, stage in enumerate(stages):
+        rows = flow[flow["Stage"] == stage]
+        kept = rows[rows[step_col] == ""]
+        y = -i
+        n = kept["People"].iloc[0] if len(kept) else ""
+        unit = "rows" if stage.startswith("Referrals") else "people"
+        ax.text(2.6, y, f"{stage}\n{n} {unit}", ha="center", va="center", fontsize=10, bbox=box)
+        if i < len(stages) - 1:
+            ax.annotate("", xy=(2.6, y - 0.62), xytext=(2.6, y - 0.36),
+                        arrowprops={"arrowstyle": "->", "color": "#555555"})
+        excl = rows[rows[step_col] != ""]
+        if len(excl):
+            text = "\n".join(f"{r['People']}: {r['Reason']}" for _, r in excl.iterrows())
+            ax.text(5.3, y, text, ha="left", va="center", fontsize=8.5, bbox=side)
+            ax.annotate("", xy=(5.15, y), xytext=(4.3, y), arrowprops={"arrowstyle": "->", "color": "#D55E00"})
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import settings
 
 from evallib.schemas import load_dataset
+
+# CI runs every property test on the same examples (no flaky reds); locally they explore.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
 
 MINIMAL = {
     "referrals": [
