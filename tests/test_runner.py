@@ -1,0 +1,319 @@
+"""The runner: planning and parameter checks, execution with failure reports, the
+code-free HTML report, the A4 PDF and the index page.
+
+Kernel start-up is slow, so the two fixture notebooks are executed once (module
+fixture ``run``: one succeeds, one raises in cell 3) and every execution test reads
+that run. Everything else works on notebooks built in memory, with no kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pypdf
+import pytest
+import yaml
+
+from evallib import runner
+from evallib.params import ParamsError, PeriodError, load_suite
+from evallib.runner import (
+    ChromiumNotFoundError,
+    NotebookNotFoundError,
+    NotebookParameterError,
+    RunnerError,
+    execute,
+    find_chromium,
+    html_to_pdf,
+    plan,
+    render_html,
+    write_index,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+OK = FIXTURES / "ok_report.ipynb"
+FAILING = FIXTURES / "failing.ipynb"
+A4 = (595.28, 841.89)  # points
+
+
+def write_suite(folder: Path, notebooks, periods=("2021-22",), area="leicestershire") -> Path:
+    suite = {
+        "data": str(folder / "data"), "out": str(folder / "out"), "formats": ["html"],
+        "runs": [{"area": area, "periods": list(periods), "notebooks": [str(n) for n in notebooks]}],
+    }
+    path = folder / "suite.yaml"
+    path.write_text(yaml.safe_dump(suite), encoding="utf-8")
+    return path
+
+
+def executed_notebook(cells, title=None) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    if title:
+        nb.metadata["title"] = title
+    nb.cells = cells
+    return nb
+
+
+def code_cell(source, outputs=(), tags=()):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [nbformat.from_dict(o) for o in outputs]
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+# --------------------------------------------------------------------------- planning
+def test_plan_expands_areas_periods_notebooks(tmp_path):
+    suite = write_suite(tmp_path, [OK, FAILING], periods=["2021-22", "2022-04-01..2022-11-30"])
+    jobs = plan(suite)
+    assert [(j.period, j.name) for j in jobs] == [
+        ("2021-22", "ok_report"), ("2021-22", "failing"),
+        ("2022-04-01..2022-11-30", "ok_report"), ("2022-04-01..2022-11-30", "failing")]
+    first = jobs[0]
+    assert first.out_dir == tmp_path / "out" / "leicestershire" / "2021-22"
+    assert jobs[2].out_dir.name == "2022-04-01_2022-11-30"
+    assert first.notebook.is_absolute() and first.data_dir.is_absolute()
+    assert first.parameters == {"area": "leicestershire", "period": "2021-22",
+                                "data_dir": str(tmp_path / "data"),
+                                "output_dir": str(first.out_dir), "suppress_below": -1}
+    # failing.ipynb does not declare suppress_below: a suite-wide optional parameter is
+    # then not passed (papermill would warn and the notebook would ignore it anyway)
+    assert "suppress_below" not in jobs[1].parameters
+    assert jobs[1].html_path == first.out_dir / "failing.html"
+
+
+def test_command_line_overrides_the_suite(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    suite = load_suite(write_suite(tmp_path, [OK, FAILING]))
+    jobs = plan(suite, periods=["2023-24Q3", "2023-24Q3"], notebooks=[str(OK)], data="mine",
+                out="reports", suppress_below=10)
+    assert [(j.area, j.period, j.name) for j in jobs] == [("leicestershire", "2023-24Q3", "ok_report")]
+    assert jobs[0].data_dir == tmp_path / "mine"  # command-line paths: relative to the cwd
+    assert jobs[0].out_dir == tmp_path / "reports" / "leicestershire" / "2023-24Q3"
+    assert jobs[0].parameters["suppress_below"] == 10
+
+
+def test_bad_period_teaches_the_right_forms(tmp_path):
+    suite = write_suite(tmp_path, [OK])
+    with pytest.raises(PeriodError) as err:
+        plan(suite, periods=["2023/24"])
+    for form in ("2021-22", "2023-24Q3", "2022-04-01..2022-11-30"):
+        assert form in str(err.value)
+
+
+def test_area_outside_the_suite_needs_periods_and_must_exist(tmp_path):
+    suite = write_suite(tmp_path, [OK])
+    with pytest.raises(ParamsError, match="--period"):
+        plan(suite, areas=["nottinghamshire"])
+    jobs = plan(suite, areas=["nottinghamshire"], periods=["2022-23"])
+    assert [(j.area, j.period, j.name) for j in jobs] == [("nottinghamshire", "2022-23", "ok_report")]
+    with pytest.raises(ParamsError, match="no area called 'atlantis'"):
+        plan(suite, areas=["atlantis"])
+
+
+def test_unknown_parameter_is_refused_naming_notebook_and_accepted_ones(tmp_path):
+    suite = write_suite(tmp_path, [OK])
+    with pytest.raises(NotebookParameterError) as err:
+        plan(suite, extra_parameters={"window_monthz": 24})
+    message = str(err.value)
+    assert "ok_report.ipynb" in message
+    assert "'window_monthz'" in message and "did you mean 'window_months'" in message
+    for accepted in ("area: str", "period: str", "data_dir: str", "output_dir: str",
+                     "suppress_below: int", "window_months: int = 12"):
+        assert accepted in message
+
+
+def test_a_parameter_some_notebooks_lack_is_refused_for_those(tmp_path):
+    suite = write_suite(tmp_path, [OK, FAILING])
+    with pytest.raises(NotebookParameterError, match=r"failing\.ipynb[\s\S]*'window_months'"):
+        plan(suite, extra_parameters={"window_months": 24})
+    jobs = plan(suite, notebooks=[str(OK)], extra_parameters={"window_months": "24"})
+    assert jobs[0].parameters["window_months"] == 24  # text from the command line, typed
+    with pytest.raises(NotebookParameterError, match="takes a int"):
+        plan(suite, notebooks=[str(OK)], extra_parameters={"window_months": "two years"})
+
+
+def test_notebook_must_declare_the_suite_parameters(tmp_path):
+    nb = executed_notebook([code_cell('area: str = "x"\nperiod: str = "2021-22"', tags=["parameters"])])
+    path = tmp_path / "incomplete.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(NotebookParameterError, match="does not declare data_dir, output_dir"):
+        plan(write_suite(tmp_path, [path]))
+    nb.cells[0].metadata["tags"] = []
+    nbformat.write(nb, path)
+    with pytest.raises(NotebookParameterError, match="no cell tagged 'parameters'"):
+        plan(write_suite(tmp_path, [path]))
+
+
+def test_missing_notebook_lists_what_exists(tmp_path):
+    with pytest.raises(NotebookNotFoundError, match="no notebook 'annual_repot'"):
+        plan(write_suite(tmp_path, ["annual_repot"]))
+
+
+def test_execute_refuses_unknown_format_before_running(tmp_path):
+    jobs = plan(write_suite(tmp_path, [OK]))
+    with pytest.raises(RunnerError, match="docx"):
+        execute(jobs, formats=("html", "docx"), progress=False)
+    assert not jobs[0].out_dir.exists()
+
+
+# --------------------------------------------------------------------------- execution
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Execute both fixture notebooks once, in parallel, with HTML and PDF output."""
+    folder = tmp_path_factory.mktemp("run")
+    jobs = plan(write_suite(folder, [OK, FAILING]))
+    jobs[0].out_dir.mkdir(parents=True)
+    (jobs[0].out_dir / "failing.html").write_text("stale report from an earlier run")
+    report = execute(jobs, n_jobs=2, formats=("html", "pdf"), progress=False)
+    return {"jobs": jobs, "report": report, "out": folder / "out"}
+
+
+def test_failure_names_cell_and_error_and_the_other_report_is_made(run):
+    report = run["report"]
+    assert [r.job.name for r in report.successes] == ["ok_report"]
+    assert [r.job.name for r in report.failures] == ["failing"]
+    failure = report.failures[0]
+    assert failure.cell == 3  # markdown, parameters, then the raise: cell 3 as written
+    assert failure.ename == "ValueError"
+    assert "fixture failure in cell three" in failure.evalue
+    assert failure.executed.exists()  # the partly run notebook is kept for reading
+    assert not failure.job.html_path.exists()  # and the stale report was removed
+    text = report.to_text()
+    assert "cell 3 of" in text and "ValueError: fixture failure in cell three" in text
+    assert str(failure.executed) in text
+    assert "1 of 2 report(s) made; 1 failed." in text
+    assert report.successes[0].outputs["html"].exists()
+
+
+def test_html_report_has_no_code_and_embeds_the_figure(run):
+    html = run["jobs"][0].html_path.read_text(encoding="utf-8")
+    assert "<title>Fixture report for tests</title>" in html
+    assert "FIXTURE_MARKDOWN_TEXT" in html
+    assert "Report for leicestershire in 2021-22" in html  # printed output is kept
+    assert re.search(r'<img [^>]*src="data:image/png;base64,', html)
+    body = html.split("<body", 1)[1]  # the style sheet names these classes; the page must not
+    assert not re.search(r'class="[^"]*(jp-InputArea|jp-CodeMirrorEditor|highlight)', body)
+    assert "In&nbsp;[" not in body and "In [" not in body and "Out[" not in body
+    for code in ("OutputFolder(output_dir)", "import warnings", "plt.subplots",
+                 "FIXTURE_REMOVED_CELL", "FIXTURE_WARNING_TEXT", "window_months: int"):
+        assert code not in html, code
+    assert "<script" not in html  # opens offline; nothing fetched from a CDN
+
+
+def test_notebook_outputs_are_written_to_the_job_folder(run):
+    out_dir = run["jobs"][0].out_dir
+    assert (out_dir / "tables" / "by_district.csv").read_text().splitlines()[0] == "district,people"
+    results = json.loads((out_dir / "results.json").read_text())
+    assert results == {"headline": "Fixture headline for leicestershire 2021-22", "people": 15,
+                       "window_months": 12}
+
+
+def test_pdf_from_the_run_is_a4(run):
+    pdf = run["jobs"][0].pdf_path
+    reader = pypdf.PdfReader(pdf)
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(A4, abs=2)
+    assert "FIXTURE_MARKDOWN_TEXT" in reader.pages[0].extract_text()
+
+
+def test_index_links_every_report(run):
+    index = write_index(run["out"])
+    assert index == run["out"] / "index.html"
+    page = index.read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    assert "leicestershire/2021-22/ok_report.html" in hrefs
+    assert "leicestershire/2021-22/ok_report.pdf" in hrefs
+    assert "leicestershire/2021-22/failing.ipynb" in hrefs  # listed as not finished
+    assert all(not h.startswith(("/", "file:")) for h in hrefs)  # relative links
+    assert all((run["out"] / h).exists() for h in hrefs)
+    assert "Leicester, Leicestershire &amp; Rutland" in page
+    assert "April 2021 - March 2022" in page
+    assert "Fixture headline for leicestershire 2021-22" in page
+    assert ">Fixture report for tests</a>" in page
+    assert "did not finish" in page
+
+
+# --------------------------------------------------------------------------- rendering
+def test_render_html_drops_stderr_removed_cells_and_injected_parameters(tmp_path):
+    nb = executed_notebook([
+        nbformat.v4.new_markdown_cell("# A *plain* title\n\nprose"),
+        code_cell('area = "SECRET_INJECTED"', tags=["injected-parameters"]),
+        code_cell("x", outputs=[
+            {"output_type": "stream", "name": "stderr", "text": "UserWarning: WARNED_TEXT"},
+            {"output_type": "stream", "name": "stdout", "text": "KEPT_STDOUT"}]),
+        code_cell("y", outputs=[{"output_type": "stream", "name": "stdout", "text": "REMOVED_CELL"}],
+                  tags=["remove_cell"]),
+        code_cell("z", outputs=[{"output_type": "stream", "name": "stdout", "text": "REMOVED_OUTPUT"}],
+                  tags=["remove_output"]),
+    ])
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    html = render_html(path).read_text(encoding="utf-8")
+    assert "<title>A plain title</title>" in html
+    assert "KEPT_STDOUT" in html
+    for gone in ("WARNED_TEXT", "REMOVED_CELL", "REMOVED_OUTPUT", "SECRET_INJECTED"):
+        assert gone not in html, gone
+
+
+def test_title_from_notebook_metadata(tmp_path):
+    nb = executed_notebook([nbformat.v4.new_markdown_cell("# Heading")], title='Annual "LLR" report')
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    html = render_html(tmp_path / "t.ipynb", tmp_path / "x" / "t.html").read_text(encoding="utf-8")
+    assert "<title>Annual &quot;LLR&quot; report</title>" in html or \
+        "<title>Annual \"LLR\" report</title>" in html
+
+
+def test_chromium_is_installed():
+    try:
+        exe = find_chromium()
+    except ChromiumNotFoundError as exc:
+        pytest.fail(f"PDF tests need Chromium: {exc}")
+    assert Path(exe).exists()
+
+
+def test_html_to_pdf_is_a4_with_page_numbers_and_whole_tables(tmp_path):
+    rows = "".join(f"<tr><td>district {i}</td><td>{i * 7}</td></tr>" for i in range(1, 161))
+    table = f"<table><thead><tr><th>district</th><th>people</th></tr></thead><tbody>{rows}</tbody></table>"
+    nb = executed_notebook([
+        nbformat.v4.new_markdown_cell("# Long table report\n\nKNOWN_PDF_STRING"),
+        code_cell("t", outputs=[{"output_type": "display_data", "metadata": {},
+                                 "data": {"text/html": table, "text/plain": "table"}}]),
+    ])
+    nbformat.write(nb, tmp_path / "long.ipynb")
+    html = render_html(tmp_path / "long.ipynb")
+    pdf = html_to_pdf(html)
+    assert pdf == tmp_path / "long.pdf"
+    reader = pypdf.PdfReader(pdf)
+    n = len(reader.pages)
+    assert n >= 2
+    for page in reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=2)
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "KNOWN_PDF_STRING" in text
+    assert f"Page 1 of {n}" in reader.pages[0].extract_text()
+    assert f"Page {n} of {n}" in reader.pages[-1].extract_text()
+    assert "Long table report" in reader.pages[1].extract_text()  # running title on page 2
+    assert "district 160" in text and "1120" in text  # the last row is printed, not cut off
+    assert "file:" not in text and str(tmp_path) not in text  # no browser header/footer
+
+
+def test_missing_chromium_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.delenv("EVALLIB_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ChromiumNotFoundError, match="apt-get install chromium"):
+        find_chromium()
+    monkeypatch.setenv("EVALLIB_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(ChromiumNotFoundError, match="EVALLIB_CHROMIUM"):
+        find_chromium()
+    jobs = [runner.Job("leicestershire", "2021-22", OK, tmp_path, tmp_path / "o", {})]
+    with pytest.raises(ChromiumNotFoundError):
+        execute(jobs, formats=("html", "pdf"), progress=False)  # refused before running
+
+
+def test_index_of_an_empty_folder_says_how_to_make_reports(tmp_path):
+    page = write_index(tmp_path / "empty").read_text(encoding="utf-8")
+    assert "No reports yet" in page and "evallib run" in page
