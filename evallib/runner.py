@@ -329,6 +329,11 @@ class Job:
     def pdf_path(self) -> Path:
         return self.out_dir / f"{self.name}.pdf"
 
+    @property
+    def error_path(self) -> Path:
+        """Written when the job fails: what went wrong, in words (linked from the index)."""
+        return self.out_dir / f"{self.name}.error.txt"
+
 
 def _unique(items: Iterable[Any]) -> list[Any]:
     seen, out = set(), []
@@ -570,7 +575,7 @@ def execute(
         return RunReport([])
     for job in jobs:  # stale reports from an earlier run must not pass for this run's
         job.out_dir.mkdir(parents=True, exist_ok=True)
-        for p in (job.executed_path, job.html_path, job.pdf_path):
+        for p in (job.executed_path, job.html_path, job.pdf_path, job.error_path):
             p.unlink(missing_ok=True)
 
     workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
@@ -587,6 +592,9 @@ def execute(
                 i = futures[fut]
                 result = fut.result()
                 results[i] = result
+                if not result.ok:
+                    text = result.describe() + ("\n\n" + result.traceback if result.traceback else "")
+                    jobs[i].error_path.write_text(text + "\n", encoding="utf-8")
                 bar.set_postfix_str(f"{'done' if result.ok else 'FAILED'}: {jobs[i].label}",
                                     refresh=False)
                 bar.update(1)
@@ -908,6 +916,15 @@ def _html_title(path: Path) -> str:
     return title or path.stem.replace("_", " ").capitalize()
 
 
+def _ipynb_title(path: Path) -> str:
+    import nbformat
+
+    try:
+        return _notebook_title(nbformat.read(path, as_version=4), path.stem)
+    except Exception:
+        return path.stem.replace("_", " ").capitalize()
+
+
 def _period_of(slug: str) -> Period | None:
     for text in (slug, slug.replace("_", "..")):
         try:
@@ -946,7 +963,8 @@ def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Pa
         periods = []
         for period_dir in (p for p in area_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
             names = sorted({p.stem for p in period_dir.glob("*.html")}
-                           | {p.stem for p in period_dir.glob("*.ipynb")})
+                           | {p.stem for p in period_dir.glob("*.ipynb")}
+                           | {p.name[: -len(".error.txt")] for p in period_dir.glob("*.error.txt")})
             reports = []
             for name in names:
                 html, pdf, ipynb = (period_dir / f"{name}{s}" for s in (".html", ".pdf", ".ipynb"))
@@ -957,8 +975,10 @@ def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Pa
                                     "pdf": _link(*rel, pdf.name) if pdf.exists() else None})
                 else:
                     n_failed += 1
-                    reports.append({"title": name.replace("_", " ").capitalize(), "html": None,
-                                    "ipynb": _link(*rel, ipynb.name)})
+                    error = period_dir / f"{name}.error.txt"
+                    reports.append({"title": _ipynb_title(ipynb), "html": None,
+                                    "ipynb": _link(*rel, ipynb.name) if ipynb.exists() else None,
+                                    "error": _link(*rel, error.name) if error.exists() else None})
             if not reports:
                 continue
             headline = None

@@ -227,14 +227,17 @@ def test_index_links_every_report(run):
     hrefs = re.findall(r'href="([^"]+)"', page)
     assert "leicestershire/2021-22/ok_report.html" in hrefs
     assert "leicestershire/2021-22/ok_report.pdf" in hrefs
-    assert "leicestershire/2021-22/failing.ipynb" in hrefs  # listed as not finished
+    assert "leicestershire/2021-22/failing.ipynb" in hrefs  # listed as not finished,
+    assert "leicestershire/2021-22/failing.error.txt" in hrefs  # with what went wrong
     assert all(not h.startswith(("/", "file:")) for h in hrefs)  # relative links
     assert all((run["out"] / h).exists() for h in hrefs)
     assert "Leicester, Leicestershire &amp; Rutland" in page
     assert "April 2021 - March 2022" in page
     assert "Fixture headline for leicestershire 2021-22" in page
     assert ">Fixture report for tests</a>" in page
-    assert "did not finish" in page
+    assert "Failing fixture: did not finish" in page
+    error = (run["out"] / "leicestershire/2021-22/failing.error.txt").read_text()
+    assert "cell 3" in error and "ValueError: fixture failure in cell three" in error
 
 
 # --------------------------------------------------------------------------- rendering
