@@ -153,7 +153,8 @@ def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-def _print_problems(exc, *, file=sys.stdout, command: str = "") -> None:
+def _print_problems(exc, *, file=None, command: str = "") -> None:
+    file = file or sys.stdout
     n = len(exc.problems)
     print(f"The dataset in {exc.folder} has {n} problem{'s' if n != 1 else ''}:\n", file=file)
     print(exc.to_text(), file=file)
