@@ -347,11 +347,17 @@ def paired_rate_ratio(before, after, *, exposure_before=None, exposure_after=Non
     bread = np.array([[mu_b.sum() + mu_a.sum(), mu_a.sum()], [mu_a.sum(), mu_a.sum()]])
     inv = np.linalg.inv(bread)
     V = inv @ (u.T @ u) @ inv * g / (g - 1)
-    se = math.sqrt(V[1, 1])
+    se = math.sqrt(max(float(V[1, 1]), 0.0))
     rr = rate_a / rate_b
     z = z_value(alpha)
-    stat = math.log(rr) / se if se > 0 else math.nan
+    if se < 1e-12 or int(np.sum((a + b) > 0)) < 2:
+        notes.append("The person-level (robust) variance is zero or undefined (fewer than two "
+                     "people had events, or everyone's counts moved in exact proportion), so no "
+                     "interval can be given.")
+        return PairedRateRatio(g, float(B), float(A), float(rate_b), float(rate_a), float(rr),
+                               (math.nan, math.nan), math.nan, alpha, tuple(notes))
+    stat = math.log(rr) / se
     return PairedRateRatio(
         g, float(B), float(A), float(rate_b), float(rate_a), float(rr),
         (float(rr * math.exp(-z * se)), float(rr * math.exp(z * se))),
-        float(2 * _st.norm.sf(abs(stat))) if se > 0 else math.nan, alpha, tuple(notes))
+        float(2 * _st.norm.sf(abs(stat))), alpha, tuple(notes))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -283,7 +284,8 @@ def logrank(time, event, group) -> LogRankResult:
     if empty:
         notes.append(f"Empty group(s): {', '.join(empty)}.")
     return LogRankResult(statistic=stat, df=df, p_value=float(_st.chi2.sf(stat, df)),
-                         groups=tuple(levels), observed=tuple(float(x) for x in observed),
+                         groups=tuple(v.item() if hasattr(v, 'item') else v for v in levels),
+                         observed=tuple(float(x) for x in observed),
                          expected=tuple(float(x) for x in expected), events=int(e.sum()),
                          notes=tuple(notes))
 
@@ -346,12 +348,16 @@ def cox(data: pd.DataFrame, duration: str, event: str, covariates: Sequence[str]
         raise StatsError("No covariate varies in the data: there is nothing to model.")
     notes = list(notes)
     model = PHReg(t, X.to_numpy(), status=e.astype(float), ties=ties)
-    fit = model.fit(disp=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence is checked below, with a clear message
+        fit = model.fit(disp=False)
     params = np.asarray(fit.params)
     se = np.asarray(fit.bse)
-    if not np.all(np.isfinite(se)) or np.any(np.abs(params) > 20) or np.any(se > 1e3):
+    converged = bool(getattr(fit, "mle_retvals", {}).get("converged", True))
+    if (not converged or not np.all(np.isfinite(se)) or np.any(np.abs(params) > 20)
+            or np.any(se > 1e3)):
         bad = [c for c, p, s in zip(X.columns, params, se, strict=True)
-               if not np.isfinite(s) or abs(p) > 20 or s > 1e3]
+               if not np.isfinite(s) or abs(p) > 20 or s > 1e3] or list(X.columns)
         raise StatsError(
             "The Cox model did not converge for " + ", ".join(bad) + ": the partial likelihood "
             "is monotone (for example, nobody in one group had the event), so the hazard ratio "
