@@ -201,11 +201,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                     f"--area {area} --out problems.csv"))
                 return USER_ERROR
 
-    n_nb = len({j.notebook for j in jobs})
+    n_nb, n_ap = len({j.notebook for j in jobs}), len({(j.area, j.period) for j in jobs})
     print(f"Making {len(jobs)} report{'s' if len(jobs) != 1 else ''} "
-          f"({n_nb} notebook{'s' if n_nb != 1 else ''} x "
-          f"{len({(j.area, j.period) for j in jobs})} area-period{'s' if len(jobs) != 1 else ''}) "
-          f"as {' and '.join(f.upper() for f in formats)} in {out_root}")
+          f"({n_nb} notebook{'s' if n_nb != 1 else ''} x {n_ap} area-period"
+          f"{'s' if n_ap != 1 else ''}) as {' and '.join(f.upper() for f in formats)} in {out_root}")
     report = execute(jobs, n_jobs=args.jobs, formats=formats, progress=not args.no_progress,
                      timeout=args.timeout)
     index = write_index(out_root)

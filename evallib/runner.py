@@ -664,15 +664,15 @@ def _worker_main(argv: Sequence[str]) -> int:
     return 0
 
 
-def _ensure_kernel() -> str:
+def _ensure_kernel(folder: Path) -> str:
     """Make kernel ``python3`` mean *this* interpreter, and return the kernel name.
 
     A user-level kernelspec (``~/.local/share/jupyter/kernels/python3``) can point at
     another Python that lacks evallib; ``JUPYTER_PATH`` is searched first, so a spec
     written there pins the kernel to ``sys.executable`` (the venv's Python). Called
-    in the worker process only, so the caller's environment is untouched.
+    in the worker process only, so the caller's environment is untouched; ``folder``
+    is a temporary folder that must outlive the run.
     """
-    folder = Path(tempfile.mkdtemp(prefix="evallib-kernel-"))
     spec_dir = folder / "kernels" / "python3"
     spec_dir.mkdir(parents=True)
     (spec_dir / "kernel.json").write_text(json.dumps({
@@ -717,7 +717,8 @@ def _run_job(job: Job, chromium: str | None, timeout: int | None) -> JobResult:
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     start = time.monotonic()
-    kernel = _ensure_kernel()
+    kernel_home = tempfile.TemporaryDirectory(prefix="evallib-kernel-")
+    kernel = _ensure_kernel(Path(kernel_home.name))
     job.out_dir.mkdir(parents=True, exist_ok=True)
     result = JobResult(job, ok=False, stage="execute")
     try:
@@ -744,6 +745,8 @@ def _run_job(job: Job, chromium: str | None, timeout: int | None) -> JobResult:
             result.ok, result.stage = True, ""
         except Exception as exc:
             result.ename, result.evalue = type(exc).__name__, str(exc)
+    finally:
+        kernel_home.cleanup()
     result.seconds = time.monotonic() - start
     return result
 
