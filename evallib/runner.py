@@ -397,12 +397,11 @@ def plan(
     runs: list[tuple[SuiteRun | None, str]] = [(r, r.area) for r in suite.runs]
     if areas:
         wanted = _unique(areas)
-        for a in wanted:
-            load_area(a)  # an unknown area fails here, listing the areas available
         runs = [(r, a) for r, a in runs if a in wanted]
         covered = {a for _, a in runs}
         for a in wanted:
             if a not in covered:
+                load_area(a)  # a misspelt area fails first, listing the areas available
                 if not chosen_periods:
                     raise ParamsError(
                         f"area {a!r} is not in the suite file, so its periods are not known: "
@@ -410,6 +409,8 @@ def plan(
                     )
                 runs.append((None, a))
 
+    for area in _unique(a for _, a in runs):
+        load_area(area)  # a misspelt area in the suite file fails before anything runs
     all_suite_notebooks = _unique(n for r in suite.runs for n in r.notebooks)
     jobs: list[Job] = []
     seen: set[tuple[str, str, Path]] = set()
