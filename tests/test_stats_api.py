@@ -52,6 +52,7 @@ def test_errors_are_value_errors_with_sentences():
     assert info.value.args[0].endswith(".")
 
 
+@pytest.mark.filterwarnings("ignore:Only .* per term")
 def test_string_and_categorical_columns_are_dummy_coded_alike():
     # pandas 3 infers a dedicated string dtype; object and categorical columns must match it
     base = pd.DataFrame({"y": [0, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 0],

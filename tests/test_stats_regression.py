@@ -113,6 +113,7 @@ def test_no_events_and_all_events_are_clear_errors():
         stats.logistic(MTCARS.assign(hp=np.where(MTCARS.hp > 200, np.nan, MTCARS.hp)), "am", ["hp"])
 
 
+@pytest.mark.filterwarnings("ignore:Only .* per term")
 def test_constant_covariate_is_dropped_with_recorded_warning():
     with pytest.warns(stats.StatsWarning, match="same value for everyone"):
         res = stats.logistic(MTCARS.assign(area="Leicester"), "am", ["hp", "wt", "area"])
