@@ -77,6 +77,14 @@ def test_job_satisfaction_r_by_c():
     assert math.isnan(res.odds_ratio)
 
 
+def test_two_by_three_and_too_large_tables():
+    # R 4.2.2: fisher.test(matrix(c(12, 20, 30, 8, 5, 9), 2))$p.value = 0.0004644470538
+    assert stats.fisher_exact([[12, 30, 5], [20, 8, 9]]).p_value == pytest.approx(
+        0.0004644470538, abs=5e-13)
+    with pytest.raises(stats.StatsError, match="too large for an exact test"):
+        stats.fisher_exact([[300, 200, 100], [250, 260, 90], [100, 120, 400]])
+
+
 def test_zero_cell_gives_exact_zero_odds_ratio_not_an_error():
     # R 4.2.2: fisher.test(matrix(c(0, 5, 10, 3), 2)): p-value = 0.006535948,
     # CI 0.0000000 0.5879435, odds ratio 0

@@ -269,6 +269,11 @@ def _fisher_rxc(table: np.ndarray, max_work: float = 5e7) -> float:
     # right part: the last two columns, joined by a sorted cumulative sum
     uniq, inv = np.unique(state, axis=0, return_inverse=True)
     inv = inv.ravel()
+    right_work = uniq.shape[0] * math.comb(int(cols[-2]) + table.shape[0] - 1,
+                                           table.shape[0] - 1)
+    if right_work > 20 * max_work:
+        raise StatsError("This table is too large for an exact test here: use chi_square, "
+                         "or merge sparse categories.")
     order = np.lexsort((logw, inv))
     inv, logw = inv[order], logw[order]
     bounds = np.searchsorted(inv, np.arange(uniq.shape[0] + 1))
