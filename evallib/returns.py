@@ -427,6 +427,11 @@ def _percent_text(num: int, den: int) -> str:
     return f"{(200 * num + den) // (2 * den)}%"
 
 
+def _long_date(d: date) -> str:
+    """``1 July 2023``: no leading zero, on every platform."""
+    return f"{d.day} {d:%B %Y}"
+
+
 def _count_text(v: int) -> str:
     return f"{int(v):,}"
 
@@ -515,6 +520,11 @@ class _Facts:
         p["support_open"] = p["referral_id"].isin(open_refs)
         self.partners = p
 
+    def waiting(self) -> pd.Series:
+        """Eligible referrals received by the quarter end whose first session came after it."""
+        ref = self.ref
+        return ref["eligible"] & ref["referral_date"].le(self.qe) & ref["first_start"].gt(self.qe).fillna(False)
+
     def partners_in_support(self, a: pd.Timestamp, b: pd.Timestamp) -> pd.Series:
         p = self.partners
         end = p["support_end"].where(~p["support_open"])
@@ -527,7 +537,8 @@ def _referral_specs(f: _Facts) -> _SectionSpec:
     valid = in_q & ref["eligible"]
     invalid = in_q & ~ref["eligible"]
     by_source = ref.loc[valid, "source"].value_counts().reindex(list(SOURCES), fill_value=0)
-    started = valid & ref["first_start"].le(f.qe).fillna(False)
+    started = valid & ref["first_start"].notna()
+    extract = f"{f.ds.meta.extract_date:%d %B %Y}"
     received = "received in the quarter (referral_date in the quarter)"
     specs = [
         _Spec("referrals.invalid", "1", "Invalid referrals",
@@ -549,18 +560,18 @@ def _referral_specs(f: _Facts) -> _SectionSpec:
               raw=valid.sum(), total=True),
         _Spec("referrals.total", "(1+2+3)", "REFERRAL TOTAL", f"All referrals {received}: invalid plus valid.",
               raw=in_q.sum(), total=True),
-        _Spec("referrals.started", "", "Valid referrals that started an intervention by the quarter end",
-              "Valid referrals of the quarter with a first session of any programme (episodes.start_date) "
-              "on or before the last day of the quarter. The contract has no declined / single / "
-              "multiple record for the person referred; starting an intervention is their engagement.",
-              raw=started.sum()),
-        _Spec("referrals.not_started", "", "Valid referrals not started by the quarter end",
-              "Valid referrals of the quarter with no session attended by the last day of the quarter "
-              "(waiting, not contacted, declined or closed: the contract cannot tell these apart).",
+        _Spec("referrals.started", "", "Valid referrals that started an intervention",
+              "Valid referrals of the quarter with a first session of any programme (an episode of the "
+              f"referral) by the extract date, {extract}: a later extract can only raise it. The contract has "
+              "no declined / single / multiple record for the person referred; starting an intervention is "
+              "their engagement.", raw=started.sum()),
+        _Spec("referrals.not_started", "", "Valid referrals not started",
+              f"Valid referrals of the quarter with no session attended by the extract date, {extract} "
+              "(still waiting, not contacted, declined or closed: the contract cannot tell these apart).",
               raw=(valid & ~started).sum()),
         _Spec("referrals.engagement_rate", "", "ENGAGEMENT RATE (%) *",
-              "* Of the valid referral total: valid referrals that started an intervention by the quarter "
-              "end, as a percentage of valid referrals.", unit="proportion",
+              "* Of the valid referral total: valid referrals that started an intervention (by the extract "
+              "date), as a percentage of valid referrals.", unit="proportion",
               num=("referrals.started",), den="referrals.valid"),
     ]
     return _SectionSpec("referrals", "Referrals and engagement summary: people referred (within the quarter)",
@@ -644,7 +655,7 @@ def _caseload_specs(f: _Facts, area: AreaParams) -> tuple[_SectionSpec, list]:
 
 def _waiting_specs(f: _Facts) -> _SectionSpec:
     ref = f.ref
-    waiting = ref["eligible"] & ref["referral_date"].le(f.qe) & ref["first_start"].gt(f.qe).fillna(False)
+    waiting = f.waiting()
     starters = ref["eligible"] & ref["first_start"].between(f.qs, f.qe).fillna(False)
     waits = (ref.loc[starters, "first_start"] - ref.loc[starters, "referral_date"]).dt.days
     specs = [
@@ -727,8 +738,7 @@ def _delivered_specs(f: _Facts, area: AreaParams) -> tuple[_SectionSpec, list]:
     fmt = sessions["format"].value_counts()
     in_q = _overlaps(ep["start_date"], ep["end_date"], f.qs, f.qe)
     supported = ep.loc[in_q, "person_id"].nunique()
-    waiting_people = f.ref.loc[f.ref["eligible"] & f.ref["referral_date"].le(f.qe)
-                               & f.ref["first_start"].gt(f.qe).fillna(False), "person_id"].nunique()
+    waiting_people = f.ref.loc[f.waiting(), "person_id"].nunique()
     ended = ep["end_date"].between(f.qs, f.qe).fillna(False) & ep["status"].isin(ENDED_STATUSES).fillna(False)
     completed = ended & _flag(ep["status"], "completed")
     onward = ds.onward_referrals[ds.onward_referrals["date"].between(f.qs, f.qe)]
@@ -1041,8 +1051,8 @@ def write_return_xlsx(qr: QuarterlyReturn, path: str | Path) -> Path:
     r += 1
     facts = [
         ("Area", qr.area_name),
-        ("Quarter", qr.period.title),
-        ("Period", f"{qr.period.start:%d %B %Y} to {qr.period.end:%d %B %Y}"),
+        ("Quarter", qr.period_label),
+        ("Period", f"{_long_date(qr.period.start)} to {_long_date(qr.period.end)}"),
         ("Last working day", qr.last_working_day),
         ("Records extracted", qr.extract_date),
         ("Disclosure control", f"counts from 1 to {qr.rule.threshold - 1} not shown ({qr.rule.symbol})"
@@ -1091,7 +1101,7 @@ def write_return_xlsx(qr: QuarterlyReturn, path: str | Path) -> Path:
                     figure(r, 3 + j, cells[col], total=is_total)
                 text(r, _COLS["definition"], definition, align=wrap)
                 text(r, _COLS["key"], f"{sec.key}.{line}")
-                height(r, max(len(definition), 1), _WIDTHS["G"])
+                height(r, max(len(definition) * _WIDTHS["B"] // _WIDTHS["G"], len(label), 1), _WIDTHS["B"])
                 for col in range(1, 8):
                     ws.cell(row=r, column=col).border = under
                 r += 1
@@ -1116,7 +1126,8 @@ def write_return_xlsx(qr: QuarterlyReturn, path: str | Path) -> Path:
                 text(r, 5, row.definition, align=wrap)
                 ws.merge_cells(start_row=r, start_column=5, end_row=r, end_column=7)
                 text(r, _COLS["key"], row.key)
-                height(r, len(row.definition), _WIDTHS["E"] + _WIDTHS["F"] + _WIDTHS["G"])
+                wide = _WIDTHS["E"] + _WIDTHS["F"] + _WIDTHS["G"]
+                height(r, max(len(row.definition) * _WIDTHS["B"] // wide, len(row.label)), _WIDTHS["B"])
                 if row.total:
                     for col in range(1, 8):
                         ws.cell(row=r, column=col).fill = PatternFill("solid", fgColor=_TOTAL_FILL)
@@ -1161,6 +1172,8 @@ _CSS = """
 .evallib-return td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 .evallib-return td.def { color: #444; font-size: 0.92em; }
 .evallib-return tr.total td { font-weight: bold; background: #f0f3f7; }
+.evallib-return tr.total td.def { font-weight: normal; }
+.evallib-return table.form td:nth-child(2) { width: 28%; }
 .evallib-return table.facts td { border: none; padding: 1px 8px 1px 0; }
 .evallib-return p.note, .evallib-return ol.notes { font-size: 0.85em; color: #444; }
 .evallib-return p.warning { color: #9c0006; font-weight: bold; }
@@ -1184,8 +1197,8 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
     e = html.escape
     parts = [f"<section class=\"evallib-return\"><style>{_CSS}</style>", f"<h2>{e(qr.title)}</h2>",
              "<table class=\"facts\">"]
-    facts = [("Area", qr.area_name), ("Quarter", qr.period.title),
-             ("Period", f"{qr.period.start:%d %B %Y} to {qr.period.end:%d %B %Y}"),
+    facts = [("Area", qr.area_name), ("Quarter", qr.period_label),
+             ("Period", f"{_long_date(qr.period.start)} to {_long_date(qr.period.end)}"),
              ("Last working day", f"{qr.last_working_day:%A %d %B %Y}"),
              ("Records extracted", f"{qr.extract_date:%d %B %Y}"),
              ("Disclosure control", f"counts from 1 to {qr.rule.threshold - 1} not shown ({qr.rule.symbol})"
@@ -1199,14 +1212,14 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
             parts.append(f"<p class=\"note\">{e(sec.note)}</p>")
         if sec.is_grid:
             heads = "".join(f"<th style=\"text-align:right\">{e(h)}</th>" for _, h in sec.columns)
-            parts.append(f"<table><thead><tr><th>No.</th><th>Outcome</th>{heads}<th>Definition</th></tr></thead><tbody>")
+            parts.append(f"<table class=\"form\"><thead><tr><th>No.</th><th>Outcome</th>{heads}<th>Definition</th></tr></thead><tbody>")
             for _, code, label, definition, cells in sec.lines():
                 cls = " class=\"total\"" if any(c.total for c in cells.values()) else ""
                 vals = "".join(f"<td class=\"num\">{e(cells[k].text)}</td>" for k, _ in sec.columns)
                 parts.append(f"<tr{cls}><td>{e(code)}</td><td>{e(label)}</td>{vals}"
                              f"<td class=\"def\">{e(definition)}</td></tr>")
         else:
-            parts.append("<table><thead><tr><th>No.</th><th>Item</th><th style=\"text-align:right\">Value</th>"
+            parts.append("<table class=\"form\"><thead><tr><th>No.</th><th>Item</th><th style=\"text-align:right\">Value</th>"
                          "<th style=\"text-align:right\">Base (n)</th><th>Definition</th></tr></thead><tbody>")
             for row in sec.rows:
                 cls = " class=\"total\"" if row.total else ""

@@ -166,11 +166,11 @@ EXPECTED = {
     "referrals.source.other": 0,
     "referrals.valid": 7,
     "referrals.total": 9,
-    # First session by 30 Sep: R01 (24 Jul), R02 (7 Aug), R03 (4 Sep), R05 (15 Aug).
-    # Not: R04 (1 Nov), R06 (never), R09 (20 Oct).
-    "referrals.started": 4,
-    "referrals.not_started": 3,
-    "referrals.engagement_rate": 4 / 7,
+    # A first session by the extract date (30 Jun 2024): R01 (24 Jul), R02 (7 Aug),
+    # R03 (4 Sep), R04 (1 Nov), R05 (15 Aug), R09 (20 Oct). Not: R06 (never).
+    "referrals.started": 6,
+    "referrals.not_started": 1,
+    "referrals.engagement_rate": 6 / 7,
     # Partners offered 1 Jul - 30 Sep: X01 X02 X03 X04 X05 X06 X07 X14 = 8.
     # Contact issues: no support and contact_made = no: X03 (X07 has support "single").
     "partners.contact_issues": 1,
@@ -316,7 +316,7 @@ def test_every_figure_in_the_workbook(ds, tmp_path):
     frame = qr.to_frame().set_index("key")
     assert list(frame.columns[:3]) == ["section", "item", "value"]
     assert frame.loc["referrals.valid", "value"] == 7
-    assert frame.loc["referrals.engagement_rate", "display"] == "57%"
+    assert frame.loc["referrals.engagement_rate", "display"] == "86%"
     assert frame.loc["referrals.engagement_rate", "n"] == 7
     assert frame.loc["waiting.average_days", "n"] == 5
     assert frame.loc["referrals.contact_issues", "status"] == "not_available"
@@ -327,7 +327,8 @@ def test_workbook_title_rows_and_formats(ds, tmp_path):
     ws = load_workbook(write_return_xlsx(qr, tmp_path / "r.xlsx")).active
     labels = {ws.cell(r, 1).value: ws.cell(r, 3).value for r in range(2, 9)}
     assert labels["Area"] == "Leicester, Leicestershire & Rutland"
-    assert labels["Quarter"] == "2023-24Q2 (July 2023 - September 2023)"
+    assert labels["Quarter"] == "2023-24 Q2"
+    assert labels["Period"] == "1 July 2023 to 30 September 2023"
     assert labels["Last working day"] == dt.datetime(2023, 9, 29)
     assert labels["Records extracted"] == dt.datetime(2024, 6, 30)
     assert "off" in labels["Disclosure control"]
@@ -343,12 +344,12 @@ def test_workbook_title_rows_and_formats(ds, tmp_path):
 
 def test_headline_and_html(ds):
     qr = quarterly_return(ds, QUARTER, suppress_below=0)
-    assert qr.headline == "2023-24 Q2: 7 valid referrals, 57% engaged"
+    assert qr.headline == "2023-24 Q2: 7 valid referrals, 86% engaged"
     page = return_html(qr, full_page=True)
     assert page.startswith("<!DOCTYPE html>")
     for s in qr.sections:
         assert "<h3>" + html.escape(s.title) + "</h3>" in page
-    assert "<td class=\"num\">57%</td><td class=\"num\">7</td>" in page
+    assert "<td class=\"num\">86%</td><td class=\"num\">7</td>" in page
     assert "<td class=\"num\">22.0</td><td class=\"num\">5</td>" in page
     assert "Friday 29 September 2023" in page
 
@@ -441,7 +442,7 @@ def test_suppression_keeps_large_counts(tmp_path):
     qr = quarterly_return(load_dataset(write_tables(tmp_path / "big", tables)), QUARTER)
     assert qr.value("referrals.source.self") == 15
     assert qr.row("referrals.valid").status == "shown" or qr.row("referrals.total").status == "shown"
-    assert qr.value("referrals.started") == 16
+    assert qr.value("referrals.started") == 18
     assert qr.value("caseload.programme.second_step") == 15
     assert all(not (r.unit == "count" and r.status == "shown" and 1 <= r.value <= 4) for _, r in qr.rows())
 
@@ -521,7 +522,7 @@ def test_notebook_runs_on_the_small_dataset(tmp_path):
                     "output_dir": str(out), "suppress_below": 0},
         cwd=str(REPO / "notebooks"), kernel_name="python3", progress_bar=False)
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert results["headline"] == "2023-24 Q2: 7 valid referrals, 57% engaged"
+    assert results["headline"] == "2023-24 Q2: 7 valid referrals, 86% engaged"
     got = read_workbook(out / "quarterly_return.xlsx")
     assert got["referrals.valid"] == 7 and got["delivered.children"] == 13
     table = (out / "tables" / "quarterly_return.csv").read_text(encoding="utf-8")
