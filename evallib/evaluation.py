@@ -24,8 +24,8 @@ from evallib.schemas import Dataset
 
 __all__ = [
     "Evaluation", "evaluate", "rate_table", "published_rate_table", "disclosure_rule", "results_json",
-    "published_flow", "rate_display", "comparison_text", "figure_title", "figure_alt", "report_heading",
-    "OUTCOME_LABELS",
+    "published_flow", "rate_display", "comparison_text", "wording", "figure_title", "figure_alt", "report_heading",
+    "OUTCOME_LABELS", "headline", "flow_alt",
 ]
 
 COMPARED = (COMPLETED, NOT_COMPLETED)
@@ -148,7 +148,23 @@ def results_json(ev: Evaluation) -> dict:
             entry["p_value"] = float(cmp_.p_value)
             entry["test"] = cmp_.test
         out["outcomes"][variant] = entry
+    out["headline"] = headline(out)
     return out
+
+
+def headline(results: dict) -> str:
+    """One sentence for the index page, from the published (disclosure-controlled) results."""
+    g = results["outcomes"]["any"]["groups"]
+
+    def part(v):
+        if v["rate"] is None:
+            return f"{v['label'].lower()} not shown (small numbers)"
+        return f"{v['label'].lower()} {100 * v['rate']:.0f}% (n = {v['n']})"
+
+    months = results["settings"]["window_months"]
+    window = "One-year" if months == 12 else f"{months}-month"
+    return (f"{window} proven reoffending, {results['period_title']}: "
+            f"{part(g['completed'])}; {part(g['not_completed'])}.")
 
 
 def _num(v):
@@ -191,7 +207,7 @@ def published_flow(ev: Evaluation) -> pd.DataFrame:
     s = suppress(f, ev.rule, count_columns=["n"], equations=valid)
     out = s.display()
     out["step"] = out["step"].map({"kept": "", "excluded": "set aside"})
-    return out.rename(columns={"stage": "Stage", "step": "", "n": "People", "reason": "Reason"})
+    return out.rename(columns={"stage": "Stage", "step": "Step", "n": "People", "reason": "Reason"})
 
 
 def rate_display(rates: pd.DataFrame) -> pd.DataFrame:
@@ -207,14 +223,37 @@ def rate_display(rates: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def comparison_text(ev: Evaluation, variant: str = "any") -> str:
-    """Justice Data Lab wording for one outcome (see :mod:`evallib.stats.wording`)."""
+def wording(ev: Evaluation, variant: str = "any"):
+    """Justice Data Lab wording for one outcome, or ``None`` when its counts are not publishable."""
     res = results_json(ev)["outcomes"][variant]
     if "difference" not in res:
+        return None
+    a = _group_counts(ev, variant)
+    return stats.describe_comparison(
+        int(a.loc[COMPLETED, "reoffenders"]), int(a.loc[COMPLETED, "n"]),
+        int(a.loc[NOT_COMPLETED, "reoffenders"]), int(a.loc[NOT_COMPLETED, "n"]),
+        outcome=f"the {_window_words(ev)} {OUTCOME_LABELS[variant].lower()} rate",
+        event=f"committed a proven{' domestic-abuse related' if variant == 'da' else ''} reoffence "
+              f"within {_window_words(ev, noun=True)}",
+        group1="people who completed the programme", group0="people who did not complete it",
+    )
+
+
+def _window_words(ev: Evaluation, noun: bool = False) -> str:
+    m = ev.settings.window_months
+    if m % 12 == 0:
+        y = m // 12
+        return ("one year" if y == 1 else f"{y} years") if noun else ("one-year" if y == 1 else f"{y}-year")
+    return f"{m} months" if noun else f"{m}-month"
+
+
+def comparison_text(ev: Evaluation, variant: str = "any") -> str:
+    """The wording as Markdown paragraphs (see :func:`evallib.stats.describe_comparison`)."""
+    w = wording(ev, variant)
+    if w is None:
         return ("The comparison cannot be shown: one of the groups is empty or too small to publish "
                 "without identifying people.")
-    return stats.jdl_wording(ev.comparisons[variant], outcome=OUTCOME_LABELS[variant].lower(),
-                             group1="completers", group0="non-completers", adjusted=False).text
+    return "\n\n".join(w.sentences)
 
 
 def figure_title(ev: Evaluation, variant: str) -> str:
@@ -250,3 +289,10 @@ def report_heading(ev: Evaluation) -> str:
         f"{s.waiting_months}-month waiting period; counts below {ev.rule.threshold} suppressed."
         + not_pub
     )
+
+
+def flow_alt(flow: pd.DataFrame) -> str:
+    """Alt text for the flow diagram: every stage with its (published) count."""
+    parts = [f"{r['Stage']}{' (set aside, ' + r['Reason'] + ')' if r['Step'] else ''}: {r['People']}"
+             for _, r in flow.iterrows()]
+    return "Flow diagram from records supplied to records analysed. " + "; ".join(parts) + "."

@@ -67,35 +67,54 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
     """A CONSORT-style diagram of the record flow.
 
     ``flow`` is the *published* flow (:func:`evallib.evaluation.published_flow`): columns
-    ``Stage``, step marker (``""`` kept / ``"set aside"``), ``People`` (already
-    disclosure-controlled strings) and ``Reason``. Kept stages are boxes down the
-    middle; people set aside at a stage are listed in a box to its right.
+    ``Stage``, ``Step`` (``""`` kept / ``"set aside"``), ``People`` (already
+    disclosure-controlled strings) and ``Reason``. Stages up to the starters run down
+    the middle with people set aside listed to the right; completers and
+    non-completers then branch side by side down to the people analysed.
     """
     house_style()
-    step_col = [c for c in flow.columns if c not in ("Stage", "People", "Reason")][0]
     stages = list(dict.fromkeys(flow["Stage"]))
-    fig_h = 0.95 * len(stages) + 0.6
-    fig, ax = plt.subplots(figsize=(8.3, fig_h))
+    branch = [s for s in stages if s.startswith(("Completers", "Non-completers"))]
+    trunk = [s for s in stages if s not in branch]
+    n_levels = len(trunk) + 2
+    fig, ax = plt.subplots(figsize=(8.3, 0.95 * n_levels + 0.3))
     ax.set_xlim(0, 10)
-    ax.set_ylim(-len(stages) + 0.3, 1.0)
+    ax.set_ylim(-n_levels + 0.45, 0.55)
     ax.axis("off")
     box = {"boxstyle": "round,pad=0.4", "fc": "#eaf2fa", "ec": "#0072B2", "lw": 1.2}
     side = {"boxstyle": "round,pad=0.4", "fc": "#fdf1e6", "ec": "#D55E00", "lw": 1.0}
-    for i, stage in enumerate(stages):
-        rows = flow[flow["Stage"] == stage]
-        kept = rows[rows[step_col] == ""]
-        y = -i
-        n = kept["People"].iloc[0] if len(kept) else ""
+    arrow = {"arrowstyle": "->", "color": "#555555"}
+
+    def kept_text(stage):
+        rows = flow[(flow["Stage"] == stage) & (flow["Step"] == "")]
         unit = "rows" if stage.startswith("Referrals") else "people"
-        ax.text(2.6, y, f"{stage}\n{n} {unit}", ha="center", va="center", fontsize=10, bbox=box)
-        if i < len(stages) - 1:
-            ax.annotate("", xy=(2.6, y - 0.62), xytext=(2.6, y - 0.36),
-                        arrowprops={"arrowstyle": "->", "color": "#555555"})
-        excl = rows[rows[step_col] != ""]
-        if len(excl):
-            text = "\n".join(f"{r['People']}: {r['Reason']}" for _, r in excl.iterrows())
-            ax.text(5.3, y, text, ha="left", va="center", fontsize=8.5, bbox=side)
-            ax.annotate("", xy=(5.15, y), xytext=(4.3, y), arrowprops={"arrowstyle": "->", "color": "#D55E00"})
+        return f"{stage}\n{rows['People'].iloc[0] if len(rows) else ''} {unit}"
+
+    def excluded(stage):
+        rows = flow[(flow["Stage"] == stage) & (flow["Step"] != "")]
+        return "\n".join(f"{r['People']}: {r['Reason']}" for _, r in rows.iterrows())
+
+    x_mid = 2.6
+    for i, stage in enumerate(trunk):
+        ax.text(x_mid, -i, kept_text(stage), ha="center", va="center", fontsize=10, bbox=box)
+        if i < len(trunk) - 1:
+            ax.annotate("", xy=(x_mid, -i - 0.62), xytext=(x_mid, -i - 0.36), arrowprops=arrow)
+        if text := excluded(stage):
+            ax.text(5.3, -i, text, ha="left", va="center", fontsize=8.5, bbox=side)
+            ax.annotate("", xy=(5.15, -i), xytext=(4.3, -i), arrowprops={**arrow, "color": "#D55E00"})
+    y0 = -len(trunk)
+    for x, name in ((1.6, "Completers"), (6.4, "Non-completers")):
+        if name not in stages:
+            continue
+        ax.annotate("", xy=(x, y0 + 0.35), xytext=(x_mid, y0 + 0.65), arrowprops=arrow)
+        ax.text(x, y0, kept_text(name), ha="center", va="center", fontsize=10, bbox=box)
+        analysed = f"{name} analysed"
+        if analysed in stages:
+            ax.annotate("", xy=(x, y0 - 0.62), xytext=(x, y0 - 0.36), arrowprops=arrow)
+            ax.text(x, y0 - 1, kept_text(analysed), ha="center", va="center", fontsize=10, bbox=box)
+            if text := excluded(analysed):
+                ax.text(x, y0 - 1.62, text.replace(" and waiting period", "\nand waiting period"),
+                        ha="center", va="top", fontsize=8, color="#8a3b00")
     ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -45,6 +45,9 @@ def pp_interval(lo, hi) -> str:
 def styled(df: pd.DataFrame, caption: str = "", footnote: str = ""):
     """A pandas Styler in the house style, index hidden; ``footnote`` shown below."""
     s = df.style.hide(axis="index").set_table_styles(TABLE_CSS)
+    text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if text_cols:
+        s = s.set_properties(subset=text_cols, **{"text-align": "left"})
     if caption:
         s = s.set_caption(html.escape(caption))
     s = s.format(na_rep="[c]" if footnote else "")

