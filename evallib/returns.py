@@ -915,7 +915,7 @@ def _publish(sections: list[_SectionSpec], equations: Sequence[tuple[str, list[s
         members = [m for m in members if m in usable]
         if total in usable and members:
             eqs.append(((total, "value"), [(m, "value") for m in members]))
-    st = suppress(table, rule, count_columns=["value"], equations=[])
+    st = suppress(table, rule, count_columns=["value"], equations=eqs)
     shown = st.values["value"]
     hidden = st.mask["value"]
 
