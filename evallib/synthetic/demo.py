@@ -341,6 +341,9 @@ def _calibrated_plan(params: AreaParams, rng: np.random.Generator, effects: True
         if floor.sum() > total:
             raise RuntimeError(f"{d}: more Step Up Dads than children published")
         children[who] = floor + rng.multinomial(total - floor.sum(), np.full(len(who), 1 / len(who)))
+    elsewhere = np.array(sorted(dads), dtype=np.int64)
+    elsewhere = elsewhere[~np.isin(district[elsewhere], list(cal.CHILDREN))]
+    children[elsewhere] = np.maximum(children[elsewhere], 1)    # Step Up Dads is for fathers
     people["children"] = children
 
     # 5. everyone else who is eligible may start later, after the window (from October 2022)
