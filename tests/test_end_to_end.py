@@ -1,0 +1,107 @@
+"""The whole command on the demo data: reports, tables, results, index, and no leaks."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from evallib.synthetic.demo import write_demo
+
+ID_COLUMNS = {
+    "referrals": ["referral_id", "person_id"], "episodes": ["episode_id"], "partners": ["partner_id"],
+    "police": ["offence_id", "person_id"], "incidents": ["incident_id"], "sessions": ["session_id"],
+    "onward_referrals": ["onward_id"],
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    data, out = root / "data", root / "out"
+    write_demo(data)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evallib", "run", "--data", str(data), "--out", str(out),
+         "--period", "2021-22", "--no-progress"],
+        capture_output=True, text=True, timeout=900,
+    )
+    return data, out, proc
+
+
+def test_run_succeeds_and_prints_where(run):
+    _, out, proc = run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert str(out / "index.html") in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_index_links_every_report(run):
+    _, out, _ = run
+    index = (out / "index.html").read_text()
+    reports = sorted(out.glob("*/*/*.html"))
+    assert reports
+    for report in reports:
+        assert str(report.relative_to(out)) in index
+    assert "One-year proven reoffending" in index   # the headline from results.json
+
+
+def test_report_is_code_free_with_embedded_figures(run):
+    _, out, _ = run
+    html = (out / "leicestershire" / "2021-22" / "completers_vs_noncompleters.html").read_text()
+    assert "evaluation.evaluate" not in html and "import " not in html
+    assert "jp-InputArea jp-Cell-inputArea" not in html and "In&nbsp;[" not in html
+    assert "highlight-ipynb" not in html and "load_for_notebook" not in html
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', html)) >= 3
+    assert len(re.findall(r'<img [^>]*alt="[^"]{20,}"', html)) >= 3
+    assert "Record flow" in html and "Wilson" in html
+
+
+def test_results_json_has_each_group(run):
+    _, out, _ = run
+    res = json.loads((out / "leicestershire" / "2021-22" / "results.json").read_text())
+    for variant in ("any", "da"):
+        for group in ("completed", "not_completed"):
+            g = res["outcomes"][variant]["groups"][group]
+            assert set(g) >= {"n", "reoffenders", "rate", "ci_low", "ci_high"}
+    c = res["outcomes"]["any"]["groups"]["completed"]
+    assert c["n"] > 0 and c["ci_low"] <= c["rate"] <= c["ci_high"]
+    assert res["dataset_fingerprint"] and res["settings"]["window_months"] == 12
+
+
+def test_tables_written_as_csv(run):
+    _, out, _ = run
+    tables = out / "leicestershire" / "2021-22" / "tables"
+    flow = pd.read_csv(tables / "record_flow.csv")
+    assert list(flow.columns) == ["Stage", "Step", "People", "Reason"]
+    rates = pd.read_csv(tables / "reoffending_any.csv")
+    assert list(rates["group"]) == ["completed", "not_completed"]
+
+
+def test_no_output_contains_a_person_level_identifier(run):
+    data, out, _ = run
+    ids: set[str] = set()
+    for table, cols in ID_COLUMNS.items():
+        df = pd.read_csv(data / f"{table}.csv", dtype=str)
+        for c in cols:
+            ids.update(df[c].dropna())
+    assert len(ids) > 1000
+    pattern = re.compile(r"(?<![A-Za-z0-9+/])(" + "|".join(map(re.escape, sorted(ids))) + r")(?![A-Za-z0-9+/])")
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".ipynb" for p in files) and any(p.suffix == ".csv" for p in files)
+    for p in files:
+        hits = pattern.findall(p.read_text(errors="replace"))
+        assert not hits, f"{p} contains person-level identifiers: {sorted(set(hits))[:5]}"
+
+
+def test_no_small_count_in_published_tables(run):
+    _, out, _ = run
+    for csv in (out / "leicestershire" / "2021-22" / "tables").glob("*.csv"):
+        df = pd.read_csv(csv)
+        for col in df.columns:
+            if col in ("n", "reoffenders", "People"):
+                vals = pd.to_numeric(df[col], errors="coerce").dropna()
+                assert not vals.between(1, 4).any(), f"{csv.name}:{col} shows a count from 1 to 4"
