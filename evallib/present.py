@@ -12,7 +12,7 @@ import io
 
 import pandas as pd
 
-__all__ = ["styled", "percent", "interval", "figure_html", "pp_interval"]
+__all__ = ["styled", "percent", "interval", "figure_html", "pp_interval", "safe_text"]
 
 TABLE_CSS = [
     {"selector": "", "props": "border-collapse: collapse; font-size: 0.95em; margin: 0.5em 0 1em 0;"},
@@ -77,3 +77,21 @@ def figure_html(fig, alt: str) -> str:
     data = base64.b64encode(buf.getvalue()).decode()
     return (f'<figure style="margin:0.5em 0"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
             f'style="max-width:100%"/></figure>')
+
+
+def safe_text(text: str, threshold: int) -> str:
+    """A message with any small count (1 to threshold - 1) replaced by "fewer than N".
+
+    Diagnostics from the statistics ("3 treated people have no comparable ...") would
+    otherwise publish a small count that the tables suppress.
+    """
+    import re
+
+    if threshold < 2:
+        return text
+
+    def repl(m):
+        return f"fewer than {threshold}{m.group(2)}" if 1 <= int(m.group(1)) < threshold else m.group(0)
+
+    return re.sub(r"(?<![\d.,%])\b(\d+)\b(?![.,]\d)(\s+(?!percent|per cent|%|months?|years?|days?)[A-Za-z])",
+                  repl, text)
