@@ -287,8 +287,8 @@ def _calibrated_plan(params: AreaParams, rng: np.random.Generator, effects: True
             members[("H1_22", prog)] = (np.concatenate([forced, who]).astype(np.int64),
                                         np.concatenate([np.ones(len(forced), bool), comp]))
         # Step Up Dads: men who completed Second Step in the same or an earlier period
-        paired = {p for p, _ in doubles}
-        dads_done: set[int] = set()
+        paired = np.array([p for p, _ in doubles], dtype=np.int64)
+        dads_done = np.array([], dtype=np.int64)
         for i, per in enumerate(("FY21", "H1_22")):
             if "step_up_dads" not in cal.COMPLETIONS[per][d]:
                 continue
@@ -296,9 +296,9 @@ def _calibrated_plan(params: AreaParams, rng: np.random.Generator, effects: True
             pool_ss = [members.get((q, "second_step"), (np.array([], np.int64), np.array([], bool)))
                        for q in ("FY21", "H1_22")[: i + 1]]
             cand = np.concatenate([w[c] for w, c in pool_ss])
-            cand = np.array([p for p in cand if p not in paired and p not in dads_done], dtype=np.int64)
+            cand = cand[~np.isin(cand, paired) & ~np.isin(cand, dads_done)]
             who = cand[weighted_pick(np.ones(len(cand)), m, rng)]
-            dads_done.update(who.tolist())
+            dads_done = np.concatenate([dads_done, who])
             comp = np.zeros(m, bool)
             comp[weighted_pick(odds(p_comp[who]), k, rng)] = True
             spec(who, i + 0.5, "step_up_dads", comp, *windows[per])
@@ -334,15 +334,14 @@ def _calibrated_plan(params: AreaParams, rng: np.random.Generator, effects: True
 
     # 4. children of the people on intervention add up to the published county counts
     children = people["children"].to_numpy(np.int64).copy()
-    dads = set(slots.loc[slots["programme"].eq("step_up_dads"), "person"].tolist())
+    dads = np.unique(slots.loc[slots["programme"].eq("step_up_dads"), "person"].to_numpy(np.int64))
     for d, total in cal.CHILDREN.items():
         who = window_people[d]
-        floor = np.array([1 if p in dads else 0 for p in who], dtype=np.int64)
+        floor = np.isin(who, dads).astype(np.int64)
         if floor.sum() > total:
             raise RuntimeError(f"{d}: more Step Up Dads than children published")
         children[who] = floor + rng.multinomial(total - floor.sum(), np.full(len(who), 1 / len(who)))
-    elsewhere = np.array(sorted(dads), dtype=np.int64)
-    elsewhere = elsewhere[~np.isin(district[elsewhere], list(cal.CHILDREN))]
+    elsewhere = dads[~np.isin(district[dads], list(cal.CHILDREN))]
     children[elsewhere] = np.maximum(children[elsewhere], 1)    # Step Up Dads is for fathers
     people["children"] = children
 
@@ -369,11 +368,13 @@ def _pair_doubles(d: str, members: dict, need: int, rng: np.random.Generator) ->
     fy = {p: members.get(("FY21", p)) for p in CORE}
     dropped = [(int(w), p) for p, v in fy.items() if v is not None for w in v[0][~v[1]]]
     done = [(int(w), p) for p, v in fy.items() if v is not None for w in v[0][v[1]]]
+    # never between Second Step (men) and the Women's Programme (women)
+    mixed = {"second_step", "womens_programme"}
     rules = [
         [(w, p, p) for w, p in dropped],
-        [(w, p, q) for w, p in dropped for q in CORE if q != p],
+        [(w, p, q) for w, p in dropped for q in CORE if q != p and {p, q} != mixed],
         [(w, p, "second_step") for w, p in done if p == "one_to_one"],
-        [(w, p, q) for w, p in done for q in CORE if q != p],
+        [(w, p, q) for w, p in done for q in CORE if q != p and {p, q} != mixed],
     ]
     used: set[int] = set()
     for rule in rules:
