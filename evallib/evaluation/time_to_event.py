@@ -1,0 +1,163 @@
+"""Time to first proven reoffence: Kaplan-Meier curves, log-rank test, Cox hazard ratio.
+
+Everyone with an index date in the two compared groups is followed from the index date
+to the first proven reoffence, censored at the end of the window or at the police
+extract date (see :mod:`evallib.outcomes.reoffending`), so people not yet countable for
+the binary outcome still contribute the time they have been followed.
+
+For disclosure, curves are published on a monthly grid (the proportion still without a
+proven reoffence at the end of each month, with its interval) and only while at least
+``threshold`` people in the group are still followed; numbers at risk are suppressed
+when small. A step at every event day would show single events.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evallib import stats
+from evallib.cohorts import COMPLETED, GROUP_LABELS, NOT_COMPLETED
+from evallib.disclosure import suppress
+from evallib.evaluation.adjusted import ADJUSTMENT_COVARIATES, _ordinal
+from evallib.evaluation.core import Evaluation
+from evallib.figures import GROUP_COLOURS, house_style
+
+__all__ = ["TimeToEvent", "time_to_event", "km_figure", "at_risk_table"]
+
+
+
+@dataclass
+class TimeToEvent:
+    """Survival summaries for one outcome variant, all publishable."""
+
+    variant: str
+    monthly: pd.DataFrame            # group, month, at_risk, survival, ci_low, ci_high (suppressed where small)
+    logrank: object | None = None
+    cox: pd.Series | None = None      # the 'completed' row of the adjusted Cox model
+    events: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def enough_events(self) -> bool:
+        """Justice Data Lab: at least 30 events for a time measure to be called significant."""
+        return self.events >= 30
+
+
+def _frame(ev: Evaluation, variant: str) -> pd.DataFrame:
+    f = ev.frame[ev.frame["group"].isin([COMPLETED, NOT_COMPLETED])]
+    f = f[f[f"days_to_first_{variant}"].notna()].copy()
+    f["time"] = f[f"days_to_first_{variant}"].astype(float)
+    f["event"] = f[f"event_{variant}"].astype(bool)
+    f["completed"] = (f["group"] == COMPLETED).astype(int)
+    return f
+
+
+def time_to_event(ev: Evaluation, variant: str = "any") -> TimeToEvent:
+    """Monthly Kaplan-Meier summaries per group, log-rank test and adjusted Cox model."""
+    f = _frame(ev, variant)
+    months = np.arange(0, ev.settings.window_months + 1)
+    rows = []
+    rule = ev.rule
+    for g in (COMPLETED, NOT_COMPLETED):
+        sub = f[f["group"] == g]
+        if sub.empty:
+            continue
+        s = stats.survival_at(sub["time"], sub["event"], np.floor(months * 365 / 12))
+        s.insert(0, "group", g)
+        s["month"] = months
+        rows.append(s)
+    out = TimeToEvent(variant, pd.DataFrame(), events=int(f["event"].sum()))
+    if not rows:
+        out.messages.append("Nobody in either group has a follow-up time to analyse.")
+        return out
+    monthly = pd.concat(rows, ignore_index=True)
+    small = monthly["at_risk"] < max(rule.threshold, 1)
+    for c in ("survival", "ci_low", "ci_high"):
+        monthly[c] = monthly[c].astype("Float64").mask(small)
+    out.monthly = monthly[["group", "month", "at_risk", "survival", "ci_low", "ci_high"]]
+    if f["completed"].nunique() == 2 and out.events > 0:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out.logrank = stats.logrank(f["time"], f["event"], f["group"])
+            except stats.StatsError as exc:
+                out.messages.append(f"The log-rank test could not be done: {exc}")
+            out.cox = _cox(f, out.messages)
+        out.messages.extend(str(w.message) for w in caught if issubclass(w.category, UserWarning))
+    else:
+        out.messages.append("A test needs people in both groups and at least one proven reoffence.")
+    out.messages = list(dict.fromkeys(out.messages))
+    return out
+
+
+def _cox(f: pd.DataFrame, messages: list[str]):
+    covs = [c for c in ADJUSTMENT_COVARIATES if f[c].notna().mean() >= 0.8 and f[c].dropna().nunique() > 1]
+    data = f.dropna(subset=covs).copy()
+    for c in covs:
+        data[c] = data[c].astype(float) if data[c].dtype in ("boolean", "Int64", "Float64") or pd.api.types.is_numeric_dtype(data[c]) else data[c].astype(str)
+    for attempt, (d, c) in enumerate(((data, covs), _ordinal(data, covs))):
+        try:
+            return stats.cox(d, "time", "event", ["completed", *c]).loc["completed"]
+        except stats.SeparationError as exc:
+            if attempt:
+                messages.append(f"The adjusted Cox model could not be estimated: {exc}")
+        except stats.StatsError as exc:
+            messages.append(f"The adjusted Cox model could not be estimated: {exc}")
+            return None
+    return None
+
+
+def at_risk_table(tte: TimeToEvent, every: int = 3, rule=None) -> pd.DataFrame:
+    """Numbers still followed at every ``every`` months, per group, disclosure-controlled."""
+    m = tte.monthly
+    if m.empty:
+        return pd.DataFrame()
+    m = m[m["month"] % every == 0]
+    wide = m.pivot(index="group", columns="month", values="at_risk").astype(int)
+    wide.columns = [f"{c} months" for c in wide.columns]
+    if rule is not None:
+        wide = suppress(wide, rule, count_columns=list(wide.columns)).display()
+    wide.index = [GROUP_LABELS[g] for g in wide.index]
+    return wide.reset_index(names="Still followed")
+
+
+def km_figure(tte: TimeToEvent, *, title: str, rule=None):
+    """Kaplan-Meier curves (monthly) with 95% bands, numbers at risk under the plot."""
+    import matplotlib.pyplot as plt
+
+    house_style()
+    fig, (ax, ax_risk) = plt.subplots(2, 1, figsize=(7.5, 4.6), gridspec_kw={"height_ratios": [4, 1]}, sharex=True)
+    for g, sub in tte.monthly.groupby("group", sort=False):
+        sub = sub.dropna(subset=["survival"])
+        if sub.empty:
+            continue
+        colour = GROUP_COLOURS[g]
+        x = sub["month"].to_numpy()
+        ax.step(x, 100 * sub["survival"].astype(float), where="post", color=colour, lw=2, label=GROUP_LABELS[g])
+        ax.fill_between(x, 100 * sub["ci_low"].astype(float), 100 * sub["ci_high"].astype(float),
+                        step="post", color=colour, alpha=0.18)
+    ax.set_ylim(0, 102)
+    ax.set_ylabel("Without a proven\nreoffence (%)")
+    ax.set_title(title)
+    ax.legend(loc="lower left")
+    risk = at_risk_table(tte, 3, rule)
+    ax_risk.axis("off")
+    if not risk.empty:
+        months = [int(c.split()[0]) for c in risk.columns[1:]]
+        for i, (_, r) in enumerate(risk.iterrows()):
+            y = 0.6 - 0.4 * i
+            ax_risk.text(-0.02, y, r["Still followed"], ha="right", va="center", fontsize=9,
+                         transform=ax_risk.transAxes)
+            for mth, col in zip(months, risk.columns[1:], strict=True):
+                ax_risk.text(mth, y, str(r[col]), ha="center", va="center", fontsize=9)
+        ax_risk.set_title("Numbers still followed", fontsize=9, loc="left", fontweight="normal")
+    ax.set_xticks(range(0, int(tte.monthly["month"].max()) + 1, 3))
+    ax.tick_params(labelbottom=True)
+    ax.set_xlabel("Months since the index date")
+    ax_risk.set_ylim(0, 1)
+    fig.tight_layout()
+    return fig
