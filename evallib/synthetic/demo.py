@@ -561,69 +561,155 @@ def _free_partners(who: np.ndarray, ref: np.ndarray, rng: np.random.Generator) -
     return pd.DataFrame({"person": rep, "offered": offered, "cell": ""})
 
 
+def _calibrated_offers(ref: np.ndarray, district: np.ndarray, eligible: np.ndarray, started: np.ndarray,
+                       completer: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Partners offered support in each published cell (district x period): the published
+    number, given first to people who completed (their partners answer "feel safer"), then
+    to people who started, then the other eligible, then the rest; any left over are second
+    partners or ex-partners. ``cell`` names the published cell a row counts in."""
+    fy_lo, fy_hi = day(cal.FY21[0]), day(cal.FY21[1])
+    h1_lo, h1_hi = day(cal.H1_22[0]), day(cal.H1_22[1])
+    frames = []
+    has_partner = np.zeros(len(ref), bool)
+
+    def extras(pool, k, weight):
+        if k <= 0:
+            return np.array([], np.int64)
+        return pool[rng.choice(len(pool), k, p=weight / weight.sum())]
+
+    def soon_after(who, lo, hi):
+        """An offer soon after referral, inside the period."""
+        d = ref[who] + np.rint(rng.gamma(1.5, 10.0, len(who))).astype(np.int64)
+        inside = (d >= lo) & (d <= hi)
+        return np.where(inside, d, uniform_days(np.maximum(ref[who], lo), np.full(len(who), hi), rng))
+
+    for d in cal.DISTRICTS:
+        in_d = district == d
+        # 2021-22
+        cand = np.flatnonzero(in_d & (ref <= fy_hi))
+        n_cell = cal.PARTNER_ENGAGEMENT["FY21"][d][1]
+        prio = np.where(completer[cand], 0, np.where(started[cand], 1, np.where(eligible[cand], 2, 3)))
+        firsts = cand[np.lexsort((rng.random(len(cand)), prio))][:n_cell]
+        extra = extras(cand, n_cell - len(firsts), np.where(prio < 3, 1.0, 0.3))
+        has_partner[firsts] = True
+        frames.append(pd.DataFrame({
+            "person": np.concatenate([firsts, extra]), "cell": f"FY21|{d}",
+            "offered": np.concatenate([soon_after(firsts, fy_lo, fy_hi),
+                                       uniform_days(np.maximum(ref[extra], fy_lo), np.full(len(extra), fy_hi), rng)]),
+        }))
+        # April-September 2022: completers still without a partner, the period's referrals, then more
+        n_cell = cal.PARTNER_ENGAGEMENT["H1_22"][d][1]
+        lacking = in_d & completer & ~has_partner & (ref <= h1_hi)
+        cand = np.flatnonzero((in_d & (ref >= h1_lo) & (ref <= h1_hi)) | lacking)
+        prio = np.where(lacking[cand], 0, np.where(eligible[cand], 1, 2))
+        firsts = cand[np.lexsort((rng.random(len(cand)), prio))][:n_cell]
+        pool_all = np.flatnonzero(in_d & (ref <= h1_hi))
+        extra = extras(pool_all, n_cell - len(firsts), np.where(eligible[pool_all], 1.0, 0.3))
+        has_partner[firsts] = True
+        frames.append(pd.DataFrame({
+            "person": np.concatenate([firsts, extra]), "cell": f"H1_22|{d}",
+            "offered": np.concatenate([soon_after(firsts, h1_lo, h1_hi),
+                                       uniform_days(np.maximum(ref[extra], h1_lo), np.full(len(extra), h1_hi), rng)]),
+        }))
+    # referrals after the published periods: nothing fixed
+    frames.append(_free_partners(np.flatnonzero(ref > h1_hi), ref, rng))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _calibrated_answers(part: pd.DataFrame, district: np.ndarray, started: np.ndarray,
+                        done_in: dict[str, np.ndarray], p_engage: np.ndarray, p_safe: np.ndarray,
+                        p_reduced: np.ndarray, rng: np.random.Generator
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Engagement, "feels safer" and "reduced abuse" for the published cells.
+
+    Feels safer: in each district and period, the published number of people who
+    completed have their first partner answer (engaged; yes for the published number,
+    chosen by a safety model); every other engaged partner of someone who completed in
+    a published period answers ``unknown``. Engagement: the published number per cell,
+    the partners who must answer first, the rest by the engagement model's odds.
+    Reduced abuse: among engaged partners offered support in 2021-22, the published
+    number answer, the published number yes. Returns ``engaged, feels_safer,
+    abuse_reduced`` and which rows are left free for each answer.
+    """
+    m = len(part)
+    who = part["person"].to_numpy(np.int64)
+    cell = part["cell"].to_numpy(object)
+    completer = done_in["FY21"] | done_in["H1_22"]
+    both = done_in["FY21"] & done_in["H1_22"]
+    order = np.lexsort((part["offered"].to_numpy(), who))
+    first_of = np.zeros(m, bool)
+    first_of[order[~pd.Series(who[order]).duplicated().to_numpy()]] = True
+    engaged = np.zeros(m, bool)
+    fs = np.full(m, None, dtype=object)
+    ar = np.full(m, None, dtype=object)
+    known = np.zeros(m, bool)
+    yes = np.zeros(m, bool)
+    for per in ("FY21", "H1_22"):
+        for d in cal.DISTRICTS:
+            target = cal.FEELS_SAFER[per][d]
+            cand = np.flatnonzero(first_of & done_in[per][who] & ~both[who] & (district[who] == d))
+            if target == cal.ALL:
+                if len(cand) == 0:
+                    raise RuntimeError(f"{per} {d}: nobody to answer a published 100%")
+                y = a = int(rng.integers(1, min(3, len(cand)) + 1))
+            else:
+                y, a = target
+            rows = cand[weighted_pick(np.ones(len(cand)), a, rng)]
+            known[rows] = True
+            yes[rows[weighted_pick(odds(p_safe[rows]), y, rng)]] = True
+    for per in ("FY21", "H1_22"):
+        for d in cal.DISTRICTS:
+            rows = np.flatnonzero(cell == f"{per}|{d}")
+            e = cal.PARTNER_ENGAGEMENT[per][d][0]
+            must = rows[known[rows]]
+            if len(must) > e:
+                raise RuntimeError(f"{per} {d}: {len(must)} partners must be engaged, {e} published")
+            rest = rows[~known[rows]]
+            engaged[must] = True
+            engaged[rest[weighted_pick(odds(p_engage[rest]), e - len(must), rng)]] = True
+    free_rows = cell == ""
+    engaged[free_rows] = rng.random(free_rows.sum()) < p_engage[free_rows]
+    in_fs = engaged & completer[who]
+    fs[in_fs] = "unknown"
+    fs[known] = np.where(yes[known], "yes", "no")
+    for d in cal.DISTRICTS:
+        rows = np.flatnonzero(engaged & (cell == f"FY21|{d}"))
+        reduced, assessed = cal.REDUCED_ABUSE[d]
+        ar[rows] = "unknown"
+        answered = rows[weighted_pick(np.where(started[who[rows]], 3.0, 1.0), assessed, rng)]
+        ar[answered] = "no"
+        ar[answered[weighted_pick(odds(p_reduced[answered]), reduced, rng)]] = "yes"
+    free_fs = engaged & ~in_fs
+    free_ar = engaged & ~pd.Series(cell).str.startswith("FY21|").to_numpy(bool)
+    return engaged, fs, ar, free_fs, free_ar
+
+
 def _partners(plan: _Plan, facts: pd.DataFrame, incident_people: np.ndarray,
               rng: np.random.Generator) -> pd.DataFrame:
-    """Partners and ex-partners offered the Partner Support Service, with their answers."""
+    """Partners and ex-partners offered the Partner Support Service, with what the PSS records.
+
+    Calibrated: offers, engagement and answers of the published cells fixed
+    (:func:`_calibrated_offers`, :func:`_calibrated_answers`), the rest drawn. Scale:
+    everything drawn. Answers lean on the person's course: partners of people who
+    completed are more likely to feel safer and to report less abuse; high risk and
+    incidents while on the programme make both less likely.
+    """
     people, ep = plan.people, plan.ep
     extract = day(EXTRACT_DATE)
     n = len(people)
     ref = people["ref"].to_numpy(np.int64)
     district = people["district"].to_numpy(object)
-    eligible = people["eligible"].to_numpy(bool)
     started = facts["first_start"].to_numpy(np.int64) != MISSING
-    fy_lo, fy_hi = day(cal.FY21[0]), day(cal.FY21[1])
-    h1_lo, h1_hi = day(cal.H1_22[0]), day(cal.H1_22[1])
-    # core completions by period, for "feels safer since intervention"
-    core_done = ep[ep["programme"].isin(CORE) & ep["completed"] & (ep["status"] == "completed")]
-    done_in = {
-        "FY21": np.zeros(n, bool), "H1_22": np.zeros(n, bool),
-    }
-    for per, (lo, hi) in (("FY21", (fy_lo, fy_hi)), ("H1_22", (h1_lo, h1_hi))):
-        sel = core_done[(core_done["end"] >= lo) & (core_done["end"] <= hi)]
-        done_in[per][sel["person"].to_numpy()] = True
+    # core completions by published period, for "feels safer since intervention"
+    core_done = ep[ep["programme"].isin(CORE) & (ep["status"] == "completed")]
+    done_in = {}
+    for per, (lo, hi) in (("FY21", cal.FY21), ("H1_22", cal.H1_22)):
+        sel = core_done[(core_done["end"] >= day(lo)) & (core_done["end"] <= day(hi))]
+        done_in[per] = np.isin(np.arange(n), sel["person"].to_numpy())
     completer = done_in["FY21"] | done_in["H1_22"]
 
     if plan.calibrated:
-        frames = []
-        has_partner = np.zeros(n, bool)
-        for d in cal.DISTRICTS:
-            in_d = district == d
-            # 2021-22: completers first, then people who started, then the eligible, then the rest
-            cand = np.flatnonzero(in_d & (ref <= fy_hi))
-            n_cell = cal.PARTNER_ENGAGEMENT["FY21"][d][1]
-            prio = np.where(completer[cand], 0, np.where(started[cand], 1, np.where(eligible[cand], 2, 3)))
-            order = cand[np.lexsort((rng.random(len(cand)), prio))]
-            firsts = order[:n_cell]
-            extra = cand[rng.choice(len(cand), n_cell - len(firsts), p=_norm(np.where(prio < 3, 1.0, 0.3)))] \
-                if n_cell > len(firsts) else np.array([], np.int64)
-            off1 = ref[firsts] + np.rint(rng.gamma(1.5, 10.0, len(firsts))).astype(np.int64)
-            off1 = np.where(off1 > fy_hi, uniform_days(ref[firsts], np.full(len(firsts), fy_hi), rng), off1)
-            off2 = uniform_days(np.maximum(ref[extra], fy_lo), np.full(len(extra), fy_hi), rng)
-            has_partner[firsts] = True
-            frames.append(pd.DataFrame({"person": np.concatenate([firsts, extra]),
-                                        "offered": np.concatenate([off1, off2]), "cell": f"FY21|{d}"}))
-            # April-September 2022: completers still without a partner, referrals of the period, then more
-            n_cell = cal.PARTNER_ENGAGEMENT["H1_22"][d][1]
-            newref = in_d & (ref >= h1_lo) & (ref <= h1_hi)
-            lacking = in_d & completer & ~has_partner & (ref <= h1_hi)
-            cand = np.flatnonzero(newref | lacking)
-            prio = np.where(lacking[cand], 0, np.where(eligible[cand], 1, 2))
-            firsts = cand[np.lexsort((rng.random(len(cand)), prio))][:n_cell]
-            pool_all = np.flatnonzero(in_d & (ref <= h1_hi))
-            extra = pool_all[rng.choice(len(pool_all), n_cell - len(firsts),
-                                        p=_norm(np.where(eligible[pool_all], 1.0, 0.3)))] \
-                if n_cell > len(firsts) else np.array([], np.int64)
-            is_new = newref[firsts]
-            off1 = np.where(is_new, np.minimum(ref[firsts] + np.rint(rng.gamma(1.5, 10.0, len(firsts))).astype(np.int64),
-                                               h1_hi),
-                            uniform_days(np.maximum(ref[firsts], h1_lo), np.full(len(firsts), h1_hi), rng))
-            off2 = uniform_days(np.maximum(ref[extra], h1_lo), np.full(len(extra), h1_hi), rng)
-            has_partner[firsts] = True
-            frames.append(pd.DataFrame({"person": np.concatenate([firsts, extra]),
-                                        "offered": np.concatenate([off1, off2]), "cell": f"H1_22|{d}"}))
-        late = np.flatnonzero(ref > h1_hi)
-        frames.append(_free_partners(late, ref, rng))
-        part = pd.concat(frames, ignore_index=True)
+        part = _calibrated_offers(ref, district, people["eligible"].to_numpy(bool), started, completer, rng)
     else:
         part = _free_partners(np.arange(n), ref, rng)
     part = part[part["offered"] <= extract].reset_index(drop=True)
@@ -632,65 +718,16 @@ def _partners(plan: _Plan, facts: pd.DataFrame, incident_people: np.ndarray,
     self_ref = people["self_referred"].to_numpy(bool)[who]
     high = (people["risk_level"] == "high").to_numpy()[who]
     p_engage = expit(1.5 - 0.5 * self_ref + 0.6 * started[who])
-    engaged = np.zeros(m, bool)
-    fs = np.full(m, None, dtype=object)
-    ar = np.full(m, None, dtype=object)
-    both = done_in["FY21"] & done_in["H1_22"]
     p_safe = expit(1.5 + 0.8 * completer[who] - 0.6 * high)
     p_reduced = expit(1.2 + 1.0 * completer[who] - 0.8 * high - 0.8 * np.isin(who, incident_people))
     if plan.calibrated:
-        cell = part["cell"].to_numpy(object)
-        # each person's first partner (earliest offer): the one asked whether they feel safer
-        order = np.lexsort((part["offered"].to_numpy(), who))
-        first_of = np.zeros(m, bool)
-        first_of[order[~pd.Series(who[order]).duplicated().to_numpy()]] = True
-        forced = np.zeros(m, bool)
-        fs_known = np.zeros(m, bool)
-        fs_yes = np.zeros(m, bool)
-        for per in ("FY21", "H1_22"):
-            for d in cal.DISTRICTS:
-                target = cal.FEELS_SAFER[per][d]
-                cand_rows = np.flatnonzero(first_of & done_in[per][who] & ~both[who] & (district[who] == d))
-                if target == cal.ALL:
-                    a = int(rng.integers(1, min(3, len(cand_rows)) + 1))
-                    y = a
-                else:
-                    y, a = target
-                rows = cand_rows[weighted_pick(np.ones(len(cand_rows)), a, rng)]
-                forced[rows] = True
-                fs_known[rows] = True
-                fs_yes[rows[weighted_pick(odds(p_safe[rows]), y, rng)]] = True
-        for per in ("FY21", "H1_22"):
-            for d in cal.DISTRICTS:
-                rows = np.flatnonzero(cell == f"{per}|{d}")
-                e = cal.PARTNER_ENGAGEMENT[per][d][0]
-                f = rows[forced[rows]]
-                if len(f) > e:
-                    raise RuntimeError(f"{per} {d}: {len(f)} partners must be engaged, {e} published")
-                rest = rows[~forced[rows]]
-                engaged[f] = True
-                engaged[rest[weighted_pick(odds(p_engage[rest]), e - len(f), rng)]] = True
-        free_rows = cell == ""
-        engaged[free_rows] = rng.random(free_rows.sum()) < p_engage[free_rows]
-        # feels safer: fixed for partners of people who completed in a published period
-        in_fs = engaged & completer[who]
-        fs[in_fs] = "unknown"
-        fs[fs_known] = np.where(fs_yes[fs_known], "yes", "no")
-        # reduced use of abuse: fixed for partners offered support in 2021-22
-        for d in cal.DISTRICTS:
-            rows = np.flatnonzero(engaged & (cell == f"FY21|{d}"))
-            reduced, assessed = cal.REDUCED_ABUSE[d]
-            ar[rows] = "unknown"
-            known = rows[weighted_pick(np.where(started[who[rows]], 3.0, 1.0), assessed, rng)]
-            yes = known[weighted_pick(odds(p_reduced[known]), reduced, rng)]
-            ar[known] = "no"
-            ar[yes] = "yes"
-        free_fs = engaged & ~in_fs
-        free_ar = engaged & ~pd.Series(cell).str.startswith("FY21|").to_numpy(bool)
+        engaged, fs, ar, free_fs, free_ar = _calibrated_answers(part, district, started, done_in, p_engage,
+                                                                p_safe, p_reduced, rng)
     else:
         engaged = rng.random(m) < p_engage
-        free_fs = engaged
-        free_ar = engaged
+        fs = np.full(m, None, dtype=object)
+        ar = np.full(m, None, dtype=object)
+        free_fs = free_ar = engaged
     fs[free_fs] = _answers(p_safe[free_fs], rng)
     ar[free_ar] = _answers(p_reduced[free_ar], rng)
 
@@ -721,11 +758,6 @@ def _partners(plan: _Plan, facts: pd.DataFrame, incident_people: np.ndarray,
         "dash_end": np.where(engaged & ~lost, dash_end, MISSING), "feels_safer": fs, "abuse_reduced": ar,
         **domains, "children": people["children"].to_numpy(np.int64)[who],
     })
-
-
-def _norm(w: np.ndarray) -> np.ndarray:
-    w = np.asarray(w, dtype=float)
-    return w / w.sum()
 
 
 def _answers(p_yes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
