@@ -160,29 +160,33 @@ def record_flow(ds: Dataset, period: Period | str, settings: OutcomeSettings | N
         rows.append({"stage": stage, "step": step, "n": int(n), "reason": reason})
 
     add("Referrals supplied", "kept", len(ref), "rows in referrals")
-    people = ref["person_id"].dropna().unique()
-    add("People referred", "kept", len(people), "distinct person_id")
+    in_period = ref["referral_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
+    ref_in = ref[in_period]
+    starters_ids = pd.Index(st["person_id"].dropna().unique())
+    scope = pd.Index(ref_in["person_id"].dropna().unique()).union(starters_ids)
+    add("People referred in the period or starting in it", "kept", len(scope), "distinct person_id")
 
     core = _core_episodes(ds)
-    with_core = set(core["person_id"].dropna())
-    any_episode = set(ref.loc[ref["referral_id"].isin(ds.episodes["referral_id"]), "person_id"])
-    ever_eligible = set(ref.loc[ref["eligible"].fillna(False).astype(bool), "person_id"])
-    people_s = pd.Series(people)
-    no_core = people_s[~people_s.isin(with_core)]
-    never_eligible = no_core[~no_core.isin(ever_eligible)]
-    not_started = no_core[no_core.isin(ever_eligible) & ~no_core.isin(any_episode)]
-    other_prog = no_core[no_core.isin(any_episode)]
-    add("People referred", "excluded", len(never_eligible), "never eligible")
-    add("People referred", "excluded", len(not_started), "eligible, never started a programme")
-    add("People referred", "excluded", len(other_prog), "awareness or follow-on programmes only")
-    add("Started a core programme", "kept", len(with_core & set(people)), "")
-
     first = core.sort_values(["person_id", "start_date", "episode_id"]).drop_duplicates("person_id")
-    first = first[first["person_id"].isin(people)]
-    before = (first["start_date"] < pd.Timestamp(period.start)).sum()
-    after = (first["start_date"] > pd.Timestamp(period.end)).sum()
-    add("Started a core programme", "excluded", before, "first core programme started before the period")
-    add("Started a core programme", "excluded", after, "first core programme started after the period")
+    first = first.set_index("person_id")["start_date"]
+    any_episode = pd.Index(ref.loc[ref["referral_id"].isin(ds.episodes["referral_id"]), "person_id"].unique())
+    eligible_in = pd.Index(ref_in.loc[ref_in["eligible"].fillna(False).astype(bool), "person_id"].unique())
+    others = scope.difference(starters_ids)
+    first_start = first.reindex(others)
+    has_core = first_start.notna().to_numpy()
+    before = has_core & (first_start < pd.Timestamp(period.start)).fillna(False).to_numpy()
+    after = has_core & (first_start > pd.Timestamp(period.end)).fillna(False).to_numpy()
+    other_prog = ~has_core & others.isin(any_episode)
+    eligible_not_started = ~has_core & ~other_prog & others.isin(eligible_in)
+    not_eligible = ~has_core & ~other_prog & ~eligible_not_started
+    for mask, reason in (
+        (not_eligible, "not eligible"),
+        (eligible_not_started, "eligible, never started a programme"),
+        (other_prog, "awareness or follow-on programmes only"),
+        (before, "first core programme started before the period"),
+        (after, "first core programme started after the period"),
+    ):
+        add("People referred in the period or starting in it", "excluded", int(mask.sum()), reason)
     add(f"Starters in {period.label}", "kept", len(st), "")
     n_ongoing = int((st["group"] == ONGOING).sum())
     add(f"Starters in {period.label}", "excluded", n_ongoing, "still on the programme at the extract date")

@@ -171,6 +171,9 @@ class OutcomeSettings(_Strict):
     index_date: Literal["exit", "start"] = "exit"
     before_after_months: tuple[int, ...] = (6, 12)
     proven_outcomes: tuple[str, ...] = ("conviction", "caution", "community_resolution")
+    countable_when: Literal["waiting_over", "window_over"] = Field(
+        "waiting_over", description="waiting_over (the MoJ rule) or window_over: count people whose window is "
+        "over but whose waiting period is not, with the outcomes recorded so far (a sensitivity analysis)")
 
 
 class AreaParams(_Strict):

@@ -53,10 +53,10 @@ def test_groups_and_record_flow(make_dataset):
     assert list(rns["person_id"]) == ["P5"]
     cohort = build_cohort(ds, "2021-22")
     flow = cohort.flow.set_index(["stage", "step", "reason"])["n"]
-    assert flow[("People referred", "kept", "distinct person_id")] == 8
+    assert flow[("People referred in the period or starting in it", "kept", "distinct person_id")] == 8
     excluded = cohort.flow[cohort.flow["step"] == "excluded"]
     reasons = dict(zip(excluded["reason"], excluded["n"], strict=True))
-    assert reasons["never eligible"] == 1
+    assert reasons["not eligible"] == 1
     assert reasons["eligible, never started a programme"] == 1
     assert reasons["awareness or follow-on programmes only"] == 1
     assert reasons["first core programme started before the period"] == 1
@@ -177,3 +177,14 @@ def test_evaluation_frame_and_countable_flow(make_dataset):
     flow = countable_flow(cohort, evaluation_frame(ds, cohort))
     assert flow.loc[flow["stage"] == "Completers analysed", "n"].sum() == 1
     assert flow.loc[flow["stage"] == "Non-completers analysed", "n"].sum() == 2
+
+
+def test_window_over_counts_people_in_their_waiting_period():
+    # index 2023-04-01: window ends 2024-04-01 (before the extract), waiting ends 2024-10-01 (after)
+    p = people(("P1", "2023-04-01"))
+    off = police(("P1", "2023-05-01", False, "conviction", "2024-06-01"),
+                 ("P1", "2023-06-01", False, "conviction", "2024-07-01"))   # outcome after the extract
+    main = proven_reoffending(p, off, EXTRACT, S)
+    assert not main["countable"].iloc[0]
+    so_far = proven_reoffending(p, off, EXTRACT, OutcomeSettings(countable_when="window_over"))
+    assert so_far["countable"].iloc[0] and so_far["reoffences_any"].iloc[0] == 1

@@ -25,7 +25,7 @@ from evallib.schemas import Dataset
 __all__ = [
     "Evaluation", "evaluate", "rate_table", "published_rate_table", "disclosure_rule", "results_json",
     "published_flow", "rate_display", "comparison_text", "wording", "figure_title", "figure_alt", "report_heading",
-    "OUTCOME_LABELS", "headline", "flow_alt",
+    "OUTCOME_LABELS", "headline", "flow_alt", "cover_html", "methods_markdown",
 ]
 
 COMPARED = (COMPLETED, NOT_COMPLETED)
@@ -190,8 +190,7 @@ def published_flow(ev: Evaluation) -> pd.DataFrame:
     starters_stage = next(s for s in stages if s.startswith("Starters"))
     # each stage's kept count = its exclusions + the stage(s) it feeds
     feeds = {
-        "People referred": ["Started a core programme"],
-        "Started a core programme": [starters_stage],
+        "People referred in the period or starting in it": [starters_stage],
         starters_stage: ["Completers", "Non-completers"],
         "Completers": ["Completers analysed"],
         "Non-completers": ["Non-completers analysed"],
@@ -296,3 +295,81 @@ def flow_alt(flow: pd.DataFrame) -> str:
     parts = [f"{r['Stage']}{' (set aside, ' + r['Reason'] + ')' if r['Step'] else ''}: {r['People']}"
              for _, r in flow.iterrows()]
     return "Flow diagram from records supplied to records analysed. " + "; ".join(parts) + "."
+
+
+def cover_html(ev: Evaluation) -> str:
+    """The cover and provenance block: what was analysed, from which data, with which settings."""
+    import html as _html
+
+    ds, s = ev.dataset, ev.settings
+    banner = ""
+    if not ev.rule.active:
+        banner = ('<div class="not-for-publication" style="position:fixed;top:0;left:0;right:0;z-index:10;'
+                  'background:#b00020;color:#fff;text-align:center;font-weight:bold;padding:3px;">'
+                  'NOT FOR PUBLICATION: small-number suppression is off</div>'
+                  '<p style="color:#b00020;font-weight:bold">NOT FOR PUBLICATION: small-number suppression is off.</p>')
+    rows = [
+        ("Area", ds.area.display_name), ("Period (programme starts)", ev.period.title),
+        ("Case data extracted", f"{ds.meta.extract_date:%d %B %Y}"),
+        ("Police data extracted", f"{ds.police_extract_date:%d %B %Y}" if "police" in ds.present else "not supplied"),
+        ("Dataset fingerprint (SHA-256 of the input files)", ds.fingerprint),
+        ("evallib version", evallib.__version__), ("Report run on", f"{date.today():%d %B %Y}"),
+        ("Proven reoffending window", f"{s.window_months} months from the {s.index_date} date"),
+        ("Waiting period", f"{s.waiting_months} months"),
+        ("Small-number suppression", f"counts below {ev.rule.threshold} suppressed" if ev.rule.active else "off"),
+    ]
+    if ds.meta.synthetic:
+        rows.append(("Data", "SYNTHETIC demonstration data: not real people"))
+    body = "".join(f"<tr><th style='text-align:left;padding:2px 12px 2px 0'>{_html.escape(k)}</th>"
+                   f"<td style='padding:2px 0;word-break:break-all'>{_html.escape(str(v))}</td></tr>" for k, v in rows)
+    return (f"{banner}<h1>{_html.escape(ds.area.display_name)}: completers versus non-completers</h1>"
+            f"<p style='font-size:1.15em'>Proven reoffending evaluation, programme starts {_html.escape(ev.period.title)}</p>"
+            f"<table style='font-size:0.9em;border-collapse:collapse'>{body}</table>")
+
+
+def methods_markdown(ev: Evaluation) -> str:
+    """Definitions, methods and this dataset's limitations, for the report's last section."""
+    ds, s = ev.dataset, ev.settings
+    people = ev.cohort.people
+    compared = people[people["group"].isin(COMPARED)]
+    lines = [
+        "**Proven reoffending** follows the Ministry of Justice definition (Ministry of Justice, *Guide to proven "
+        f"reoffending statistics*): an offence committed within {s.window_months} months after the {s.index_date} "
+        "date and proven by a conviction, caution or community resolution recorded within that window or a further "
+        f"{s.waiting_months}-month waiting period. People whose window and waiting period were not over by the police "
+        "extract date are not yet countable and are left out, never counted as non-reoffenders.",
+        "**Groups.** Starters are people whose first core-programme episode started in the period; completers "
+        "completed it; non-completers disengaged, were suspended or were excluded. People still on the programme "
+        "are in neither group.",
+        "**Methods.** Rates have Wilson 95% intervals; the difference between two rates has Newcombe's hybrid score "
+        "interval (Newcombe 1998, method 10); the test is Fisher's exact test when any expected count is under 5, "
+        "otherwise a chi-square test. Adjusted estimates: logistic regression and propensity-score (ATT) weighting "
+        "with a sandwich interval. Time to event: Kaplan-Meier with log-transformed Greenwood intervals, log-rank "
+        "test, Cox model (Efron ties). Several outcomes: Holm-adjusted p-values. Sources in `docs/methods.md`.",
+        "**Wording** follows the Justice Data Lab: a difference is called statistically significant only when p is "
+        "at most 0.05 and each group has at least 10 people with and without the outcome (30 events for time "
+        "measures); otherwise the result is inconclusive, which is not evidence of no effect.",
+        "**What this comparison is not.** Completers versus non-completers is not a causal comparison: the same "
+        "things that make people drop out (higher risk, substance misuse, mental-health needs, low motivation) make "
+        "reoffending more likely. Adjustment helps only for what the data record.",
+        f"**Disclosure control.** {ev.rule.footnote() or 'Suppression is off: not for publication.'}",
+    ]
+    limits = []
+    for col, label in (("risk_level", "risk level"), ("prior_da_incidents", "prior DA incidents"),
+                       ("substance_misuse", "substance misuse"), ("mental_health", "mental-health needs"),
+                       ("age", "age"), ("ethnicity", "ethnicity")):
+        if len(compared):
+            miss = compared[col].isna().mean()
+            if miss > 0:
+                limits.append(f"{label} is not recorded for {100 * miss:.0f}% of the people compared")
+    if "police" not in ds.present:
+        limits.append("no police records were supplied, so proven reoffending cannot be measured")
+    else:
+        covered = compared["person_id"].isin(ds.police["person_id"]).mean() if len(compared) else 0
+        limits.append(f"{100 * covered:.0f}% of the people compared have at least one police record "
+                      f"(police data extracted {ds.police_extract_date:%d %B %Y}); offences outside the force area "
+                      "are not seen")
+    if ds.meta.synthetic:
+        limits.append("the data are synthetic (generated for demonstration), not real people")
+    lines.append("**Limitations of this dataset.** " + "; ".join(limits) + ".")
+    return "\n\n".join(lines)

@@ -26,7 +26,7 @@ from evallib.evaluation.adjusted import ADJUSTMENT_COVARIATES, _ordinal
 from evallib.evaluation.core import Evaluation
 from evallib.figures import GROUP_COLOURS, house_style
 
-__all__ = ["TimeToEvent", "time_to_event", "km_figure", "at_risk_table"]
+__all__ = ["TimeToEvent", "time_to_event", "km_figure", "at_risk_table", "km_alt", "time_to_event_text"]
 
 
 
@@ -161,3 +161,36 @@ def km_figure(tte: TimeToEvent, *, title: str, rule=None):
     ax_risk.set_ylim(0, 1)
     fig.tight_layout()
     return fig
+
+
+def km_alt(tte: TimeToEvent) -> str:
+    """Alt text: each group's share without a proven reoffence at the end of the window."""
+    m = tte.monthly
+    if m.empty:
+        return "Kaplan-Meier chart: no follow-up to show."
+    last = m["month"].max()
+    parts = []
+    for g, sub in m.groupby("group", sort=False):
+        end = sub[sub["month"] == last]["survival"].iloc[0]
+        parts.append(f"{GROUP_LABELS[g]}: {'not shown (small numbers)' if pd.isna(end) else f'{100 * float(end):.0f}%'}"
+                     f" without a proven reoffence after {last} months")
+    return "Kaplan-Meier chart of time to first proven reoffence by group. " + "; ".join(parts) + "."
+
+
+def time_to_event_text(tte: TimeToEvent) -> str:
+    """The log-rank and Cox results in words, with the JDL 30-event rule."""
+    parts = []
+    if tte.logrank is not None:
+        lr = tte.logrank
+        sig = lr.p_value <= 0.05 and tte.enough_events
+        parts.append(f"Log-rank test: chi-square {lr.statistic:.2f} on {lr.df} degree of freedom, p = {lr.p_value:.3f}"
+                     f" ({'statistically significant' if sig else 'not statistically significant'}).")
+        if not tte.enough_events:
+            parts.append("There are fewer than 30 proven reoffences in all, so by the Justice Data Lab rule no "
+                         "time-to-event difference here is called significant; the result is inconclusive.")
+    if tte.cox is not None:
+        c = tte.cox
+        parts.append(f"Cox model adjusted for the recorded covariates: hazard ratio for completing {c['hazard_ratio']:.2f}"
+                     f" (95% CI {c['ci_low']:.2f} to {c['ci_high']:.2f}, p = {c['p_value']:.3f}); below 1 means "
+                     "completers reoffended later or less often, given their recorded characteristics.")
+    return " ".join(parts) or "No test could be made."

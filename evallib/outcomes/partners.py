@@ -18,7 +18,8 @@ from evallib.schemas import Dataset
 
 __all__ = [
     "DASH_BANDS", "dash_band", "partners_in_period", "engagement_summary", "dash_change_summary",
-    "high_risk_table", "domain_summary", "answer_summary", "DOMAINS",
+    "high_risk_table", "domain_summary", "answer_summary", "DOMAINS", "CHANGE_LEVELS",
+    "PROGRAMME_STATUSES", "programme_status", "partner_frame",
 ]
 
 DASH_BANDS = ("standard", "medium", "high")
@@ -115,3 +116,60 @@ def answer_summary(p: pd.DataFrame, column: str) -> dict[str, int]:
     """Counts of yes / no / unknown / not recorded for a yes-no-unknown question."""
     v = p[column].fillna("not recorded")
     return {k: int((v == k).sum()) for k in ("yes", "no", "unknown", "not recorded")}
+
+
+#: Where the referred person stands on a core programme, from the referral a partner is
+#: linked to (see :func:`programme_status`).
+PROGRAMME_STATUSES = ("completed", "not_completed", "ongoing", "not_started")
+
+
+def programme_status(ds: Dataset, referral_ids: pd.Series) -> pd.Series:
+    """Where the referred person stands on a core programme, for each referral id.
+
+    ``completed`` when any core-programme episode of the referral has status
+    ``completed`` (the same test as ``person_completed`` in :func:`partners_in_period`);
+    otherwise ``ongoing`` when one is still ongoing; otherwise ``not_completed`` when one
+    ended without completing (disengaged, suspended or excluded); otherwise
+    ``not_started`` (no core-programme episode: the person has not started, or started
+    only Foundations or Step Up Dads).
+
+    Why from the referral and not the person: a partner is linked to one referral, and
+    the intervention that referral led to is the one the Partner Support Service works
+    alongside. Completion "by the data extract date" is used, not completion in the
+    period, because a partner's answers at last contact can follow a completion after
+    the period the partner was offered support in.
+
+    Returns
+    -------
+    pandas.Series
+        Strings from :data:`PROGRAMME_STATUSES`, aligned with ``referral_ids``.
+    """
+    ep = ds.episodes
+    core = ep[ep["programme"].isin(ds.area.core_programmes).fillna(False).to_numpy(dtype=bool)]
+    flags = pd.DataFrame({
+        "referral_id": core["referral_id"].to_numpy(),
+        "completed": core["status"].eq("completed").fillna(False).to_numpy(dtype=bool),
+        "ongoing": core["status"].eq("ongoing").fillna(False).to_numpy(dtype=bool),
+        "ended": np.ones(len(core), dtype=bool),
+    }).groupby("referral_id").any()
+    f = flags.reindex(referral_ids.to_numpy(), fill_value=False)
+    status = np.select([f["completed"].to_numpy(bool), f["ongoing"].to_numpy(bool), f["ended"].to_numpy(bool)],
+                       ["completed", "ongoing", "not_completed"], default="not_started")
+    return pd.Series(status, index=referral_ids.index, dtype="string", name="programme_status")
+
+
+def partner_frame(ds: Dataset, period: Period | str) -> pd.DataFrame:
+    """Partners offered support in ``period``, with what the report needs about the person.
+
+    :func:`partners_in_period` plus, from the linked referral, ``person_id``,
+    ``district`` and ``children`` (the referral's count; missing stays missing), and
+    ``programme_status`` (:func:`programme_status`). One row per partner; nobody is
+    dropped, so every summary built on it can count missing answers.
+
+    This frame is person-level: use it for counting, never publish it.
+    """
+    p = partners_in_period(ds, period)
+    ref = ds.referrals[["referral_id", "person_id", "district", "children"]]
+    p = p.merge(ref, on="referral_id", how="left", validate="many_to_one")
+    p["programme_status"] = programme_status(ds, p["referral_id"])
+    return p

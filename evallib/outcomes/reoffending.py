@@ -80,7 +80,8 @@ def proven_reoffending(
     window_end = _months(idx, settings.window_months)
     waiting_end = _months(window_end, settings.waiting_months)
     has_index = idx.notna()
-    countable = (has_index & (waiting_end <= extract)).astype("boolean")
+    closes = waiting_end if settings.countable_when == "waiting_over" else window_end
+    countable = (has_index & (closes <= extract)).astype("boolean")
     out = pd.DataFrame({
         "person_id": people["person_id"].to_numpy(),
         "index_date": idx.to_numpy(),

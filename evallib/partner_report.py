@@ -1,0 +1,982 @@
+"""Partner Support Service outcomes report: published tables, sentences, figures and results.
+
+What the report on partners and ex-partners offered the Partner Support Service (PSS)
+shows, for one area and period: engagement, DASH risk at first and last contact, the
+paired change in high risk (McNemar), feeling safer, partner-reported reduction in
+abuse, the OPCC outcome domains and the children in these households.
+
+Why one object for the whole report. Every count the report shows, in any table,
+sentence or figure, is one *cell* of a single register, and every sum that ties cells
+together (contact made + not made + not recorded = offered; the DASH cross-table's rows
+and columns; the paired high-risk table, which is a regrouping of the cross-table; the
+answer tables' groups) is declared once. :func:`evallib.disclosure.suppress` then
+protects all of them together, so a count hidden in one table cannot be worked out from
+another table that shares its total. A section function only formats published cells.
+
+Rules every section follows (``docs/partner-outcomes.md``):
+
+* every count shown has its denominator next to it, or is a total that is;
+* every rate has its Wilson 95% interval (:func:`evallib.stats.proportion_ci`), computed
+  from the *published* counts (after any rounding), and is shown only when both of its
+  counts are;
+* missing answers are counted in columns of their own ("unknown": the partner was asked
+  and the answer is recorded as unknown; "not recorded": the field is empty), never
+  dropped, and rates "of those who answered" say how many did.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from evallib import stats
+from evallib.disclosure import DisclosureRule, suppress
+from evallib.outcomes.partners import (
+    CHANGE_LEVELS,
+    DASH_BANDS,
+    DOMAINS,
+    dash_change_summary,
+    partner_frame,
+)
+from evallib.params import Period, parse_period
+from evallib.schemas import Dataset
+
+__all__ = [
+    "PartnerReport", "Section", "FigureWithAlt", "build", "from_partners", "heading",
+    "engagement", "dash_bands", "risk_change", "high_risk", "feels_safer", "abuse_reduced",
+    "domains", "children", "contrast", "key_rates_figure", "dash_figure", "domain_figure",
+    "results", "mcnemar_high_risk", "NOT_APPLICABLE", "ANSWER_GROUPS", "BAND_LABELS",
+]
+
+#: GSS symbol for "not applicable": a percentage of nobody.
+NOT_APPLICABLE = "[z]"
+_NA_NOTE = f"{NOT_APPLICABLE} = not applicable: a percentage of no partners."
+
+#: DASH bands as the report names them.
+BAND_LABELS = {"standard": "Standard (0-9)", "medium": "Medium (10-13)", "high": "High (14+)",
+               "missing": "Not recorded", "all": "All"}
+_ANSWER_LEVELS = ("yes", "no", "unknown", "nr")
+_DOMAIN_LEVELS = (*CHANGE_LEVELS, "unknown", "nr")
+_ENGAGED_GROUPS = ("completed", "not_completed", "other")
+#: Rows of the feels-safer and abuse-reduced tables: engaged partners by where their
+#: (ex-)partner stands on a core programme, then the totals.
+ANSWER_GROUPS = {
+    "completed": "Engaged; (ex-)partner completed a programme",
+    "not_completed": "Engaged; (ex-)partner left a programme without completing",
+    "other": "Engaged; (ex-)partner still on a programme or not started",
+    "engaged": "All engaged partners",
+    "not_engaged": "Did not engage",
+    "all": "All partners offered support",
+}
+_GROUP_OF_STATUS = {"completed": "completed", "not_completed": "not_completed",
+                    "ongoing": "other", "not_started": "other"}
+
+# Okabe-Ito colours (evallib.figures.PALETTE) for bands and changes; grey for "no change".
+_BAND_COLOURS = {"standard": "#56B4E9", "medium": "#E69F00", "high": "#D55E00"}
+_CHANGE_COLOURS = {"improved": "#009E73", "no_change": "#BBBBBB", "deteriorated": "#D55E00"}
+
+
+# ---------------------------------------------------------------------------------------
+# The register of cells
+# ---------------------------------------------------------------------------------------
+
+
+class _Cells:
+    """Counts by key, and the sums that tie them together (for disclosure control)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+        self.sums: list[tuple[str, list[str]]] = []
+
+    def add(self, key: str, value: int) -> None:
+        if key in self.values:
+            raise KeyError(f"cell {key!r} registered twice")
+        self.values[key] = int(value)
+
+    def add_many(self, prefix: str, counts: pd.Series) -> None:
+        for k, v in counts.items():
+            self.add(f"{prefix}.{k}", v)
+
+    def total(self, key: str, members: Sequence[str]) -> None:
+        """Register ``key`` as the sum of ``members`` (or declare it, if already there)."""
+        members = list(members)
+        value = sum(self.values[m] for m in members)
+        if key not in self.values:
+            self.add(key, value)
+        self.sums.append((key, members))
+
+
+def _counts(series: pd.Series, levels: Sequence[str], missing: str = "nr") -> pd.Series:
+    """Count each level, empty values under ``missing``; all levels kept (zeros too)."""
+    v = series.astype("string").fillna(missing)
+    return v.value_counts().reindex(list(levels), fill_value=0).astype(int)
+
+
+def _register(p: pd.DataFrame) -> _Cells:
+    """Every count the report publishes, from the person-level partners frame."""
+    c = _Cells()
+    offered = len(p)
+    c.add("offered", offered)
+
+    # -- engagement ------------------------------------------------------------------
+    contact = p["contact_made"].astype("boolean").map({True: "yes", False: "no"}, na_action="ignore")
+    c.add_many("contact", _counts(contact, ("yes", "no", "nr")))
+    c.total("offered", ["contact.yes", "contact.no", "contact.nr"])
+    engaged = p["engaged"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    c.add("engaged.yes", int(engaged.sum()))
+    c.add("engaged.no", int((~engaged).sum()))
+    c.total("offered", ["engaged.yes", "engaged.no"])
+    c.add_many("support", _counts(p["support"], ("declined", "single", "multiple", "nr")))
+    c.total("offered", [f"support.{k}" for k in ("declined", "single", "multiple", "nr")])
+
+    # -- DASH band at first x last contact -------------------------------------------------
+    bands = [*DASH_BANDS, "missing"]
+    xt = dash_change_summary(p) if offered else pd.DataFrame(0, index=bands, columns=bands)
+    for s in bands:
+        for e in bands:
+            c.add(f"dash.{s}.{e}", int(xt.loc[s, e]))
+    for s in bands:
+        c.total(f"dash.{s}.all", [f"dash.{s}.{e}" for e in bands])
+        c.total(f"dash.all.{s}", [f"dash.{e}.{s}" for e in bands])
+    c.total("offered", [f"dash.{s}.all" for s in bands])
+    c.total("offered", [f"dash.all.{e}" for e in bands])
+    # bands among partners with both scores (the paired comparison)
+    for b in DASH_BANDS:
+        c.total(f"dash.{b}.both", [f"dash.{b}.{e}" for e in DASH_BANDS])
+        c.total(f"dash.both.{b}", [f"dash.{s}.{b}" for s in DASH_BANDS])
+
+    # -- risk change (band at last contact against band at first) -------------------------
+    order = {b: i for i, b in enumerate(DASH_BANDS)}
+    pairs = [(s, e) for s in DASH_BANDS for e in DASH_BANDS]
+    c.total("change.improved", [f"dash.{s}.{e}" for s, e in pairs if order[e] < order[s]])
+    c.total("change.no_change", [f"dash.{s}.{e}" for s, e in pairs if order[e] == order[s]])
+    c.total("change.deteriorated", [f"dash.{s}.{e}" for s, e in pairs if order[e] > order[s]])
+    c.total("change.assessable", ["change.improved", "change.no_change", "change.deteriorated"])
+    c.total("change.assessable", [f"dash.{b}.both" for b in DASH_BANDS])
+    c.total("change.assessable", [f"dash.both.{b}" for b in DASH_BANDS])
+    c.total("change.not_assessable", [f"dash.{s}.missing" for s in bands]
+            + [f"dash.missing.{e}" for e in DASH_BANDS])
+    c.total("offered", ["change.assessable", "change.not_assessable"])
+
+    # -- paired high risk (2x2, a regrouping of the cross-table) ---------------------------
+    lower = ("standard", "medium")
+    c.total("hr.high_lower", [f"dash.high.{e}" for e in lower])
+    c.total("hr.lower_high", [f"dash.{s}.high" for s in lower])
+    c.total("hr.lower_lower", [f"dash.{s}.{e}" for s in lower for e in lower])
+    c.total("dash.high.both", ["dash.high.high", "hr.high_lower"])
+    c.total("dash.both.high", ["dash.high.high", "hr.lower_high"])
+    c.total("hr.lower_first", ["hr.lower_high", "hr.lower_lower"])
+    c.total("hr.lower_last", ["hr.high_lower", "hr.lower_lower"])
+    c.total("change.assessable", ["dash.high.both", "hr.lower_first"])
+    c.total("change.assessable", ["dash.both.high", "hr.lower_last"])
+
+    # -- feels safer, abuse reduced: engaged partners by the (ex-)partner's programme ------
+    status = p["programme_status"].astype("string").map(_GROUP_OF_STATUS)
+    group = pd.Series(np.where(engaged, status.fillna("other").to_numpy(dtype=object), "not_engaged"),
+                      index=p.index, dtype="string")
+    group_counts = _counts(group, (*_ENGAGED_GROUPS, "not_engaged"))
+    for g in _ENGAGED_GROUPS:
+        c.add(f"grp.{g}", int(group_counts[g]))
+    c.total("engaged.yes", [f"grp.{g}" for g in _ENGAGED_GROUPS])
+    for col, short in (("feels_safer", "fs"), ("abuse_reduced", "ar")):
+        answers = p[col].astype("string").fillna("nr")
+        xa = pd.crosstab(pd.Categorical(group, [*_ENGAGED_GROUPS, "not_engaged"]),
+                         pd.Categorical(answers, list(_ANSWER_LEVELS)), dropna=False)
+        xa.index, xa.columns = list(xa.index.astype(str)), list(xa.columns.astype(str))
+        for g in (*_ENGAGED_GROUPS, "not_engaged"):
+            for lvl in _ANSWER_LEVELS:
+                c.add(f"{short}.{g}.{lvl}", int(xa.loc[g, lvl]) if len(p) else 0)
+        for lvl in _ANSWER_LEVELS:
+            c.total(f"{short}.engaged.{lvl}", [f"{short}.{g}.{lvl}" for g in _ENGAGED_GROUPS])
+            c.total(f"{short}.all.{lvl}", [f"{short}.engaged.{lvl}", f"{short}.not_engaged.{lvl}"])
+        for g in (*_ENGAGED_GROUPS, "engaged", "not_engaged", "all"):
+            c.total(f"{short}.{g}.answered", [f"{short}.{g}.yes", f"{short}.{g}.no"])
+        totals = {**{g: f"grp.{g}" for g in _ENGAGED_GROUPS}, "engaged": "engaged.yes",
+                  "not_engaged": "engaged.no", "all": "offered"}
+        for g, key in totals.items():
+            c.total(key, [f"{short}.{g}.answered", f"{short}.{g}.unknown", f"{short}.{g}.nr"])
+
+    # -- OPCC outcome domains (engaged partners) ------------------------------------------
+    eng = p[engaged]
+    for col in DOMAINS:
+        d = col.removeprefix("outcome_")
+        c.add_many(f"dom.{d}", _counts(eng[col], _DOMAIN_LEVELS))
+        c.total(f"dom.{d}.assessed", [f"dom.{d}.{lvl}" for lvl in CHANGE_LEVELS])
+        c.total("engaged.yes", [f"dom.{d}.assessed", f"dom.{d}.unknown", f"dom.{d}.nr"])
+    recorded = p.loc[~engaged, list(DOMAINS)].notna().any(axis=1)
+    c.add("dom.not_engaged_recorded", int(recorded.sum()))
+
+    # -- children: one row per person whose (ex-)partner was offered support --------------
+    people = p.sort_values(["offered_date", "partner_id"], kind="stable").drop_duplicates("person_id")
+    kids = pd.to_numeric(people["children"], errors="coerce")
+    c.add("ch.with", int((kids >= 1).sum()))
+    c.add("ch.none", int((kids == 0).sum()))
+    c.add("ch.unknown", int(kids.isna().sum()))
+    c.total("ch.known", ["ch.with", "ch.none"])
+    c.total("ch.people", ["ch.known", "ch.unknown"])
+    c.add("ch.children", int(kids.sum(min_count=0)) if kids.notna().any() else 0)
+    return c
+
+
+# ---------------------------------------------------------------------------------------
+# The report object
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report, ready to show and to write.
+
+    Attributes
+    ----------
+    name : str
+        Short name; the notebook writes ``data`` to ``tables/partner_<name>.csv``.
+    caption : str
+        The table's caption.
+    table : pandas.DataFrame
+        Display strings: counts or ``[c]``, "x of y", "79% (71% to 85%)".
+    data : pandas.DataFrame
+        The same published numbers for the CSV: counts as published (``[c]`` where
+        hidden), rates and interval limits as proportions (empty where not shown).
+    footnote : str
+        Symbols used in the table.
+    text : str
+        Markdown: what the table shows, in sentences, each number with its n.
+    """
+
+    name: str
+    caption: str
+    table: pd.DataFrame
+    data: pd.DataFrame
+    footnote: str
+    text: str
+
+    def styled(self):
+        """The table in the house style (:func:`evallib.present.styled`) with its footnote."""
+        from evallib.present import styled
+
+        return styled(self.table, self.caption, self.footnote)
+
+
+class FigureWithAlt(NamedTuple):
+    """A figure and its alt text: ``present.figure_html(*f)`` embeds it."""
+
+    figure: Any
+    alt: str
+
+
+@dataclass(frozen=True, eq=False)
+class PartnerReport:
+    """The counts of one PSS report, raw and published.
+
+    Build it with :func:`build` (from a dataset) or :func:`from_partners` (from a frame
+    made by :func:`evallib.outcomes.partners.partner_frame`). ``partners`` is
+    person-level: never publish it. Everything else a section shows comes from
+    ``published``.
+
+    Attributes
+    ----------
+    partners : pandas.DataFrame
+        One row per partner offered support in the period.
+    rule : DisclosureRule
+    period : Period
+    area_name : str
+    extract_date : date or None
+    partners_supplied : bool
+        Whether the dataset had a ``partners`` table at all.
+    raw : pandas.Series
+        Every cell's true count, by key (internal).
+    published : pandas.Series
+        ``Int64``: the count as published (rounded if the rule rounds), ``<NA>`` if hidden.
+    reasons : pandas.Series
+        Why a cell is hidden (``primary``, ``secondary``) or ``""``.
+    """
+
+    partners: pd.DataFrame
+    rule: DisclosureRule
+    period: Period
+    area_name: str
+    extract_date: date | None
+    partners_supplied: bool
+    raw: pd.Series
+    published: pd.Series
+    reasons: pd.Series
+
+    # -- access to published cells ----------------------------------------------------------
+    def shown(self, key: str) -> bool:
+        """Whether the cell is published."""
+        return not pd.isna(self.published[key])
+
+    def count(self, key: str) -> int | None:
+        """The published count, or ``None`` if hidden."""
+        v = self.published[key]
+        return None if pd.isna(v) else int(v)
+
+    def text(self, key: str) -> str:
+        """The published count as text: ``1,234`` or the symbol."""
+        v = self.count(key)
+        return self.rule.symbol if v is None else f"{v:,}"
+
+    def rate(self, num: str, den: str) -> dict[str, Any]:
+        """``num`` of ``den`` with its Wilson 95% interval, from published counts.
+
+        Returns ``{"count", "of", "rate", "ci_low", "ci_high"}``; a count is ``None``
+        when hidden, and the rate and limits are ``None`` when either count is hidden or
+        the denominator is zero.
+        """
+        x, n = self.count(num), self.count(den)
+        out = {"count": x, "of": n, "rate": None, "ci_low": None, "ci_high": None}
+        if x is not None and n is not None and n > 0:
+            x = min(x, n)  # rounding both parts could in principle cross
+            lo, hi = stats.proportion_ci(x, n)
+            out.update(rate=x / n, ci_low=lo, ci_high=hi)
+        return out
+
+    def x_of_y(self, num: str, den: str) -> str:
+        """``"12 of 40"`` or the symbol when either part is hidden."""
+        if not (self.shown(num) and self.shown(den)):
+            return self.rule.symbol
+        return f"{self.text(num)} of {self.text(den)}"
+
+    def pct_ci(self, num: str, den: str) -> str:
+        """``"30% (18% to 46%)"``; the symbol if hidden; ``[z]`` for a percentage of none."""
+        r = self.rate(num, den)
+        if r["count"] is None or r["of"] is None:
+            return self.rule.symbol
+        if r["of"] == 0:
+            return NOT_APPLICABLE
+        return f"{_pc(r['rate'])} ({_pc(r['ci_low'])} to {_pc(r['ci_high'])})"
+
+    def phrase(self, num: str, den: str) -> str:
+        """A sentence fragment: ``"12 of 40 (30%; 95% interval 18% to 46%)"``."""
+        r = self.rate(num, den)
+        if r["count"] is None or r["of"] is None:
+            return "not shown (small numbers)"
+        if r["of"] == 0:
+            return "0 of 0"
+        return (f"{r['count']:,} of {r['of']:,} ({_pc(r['rate'])}; 95% interval "
+                f"{_pc(r['ci_low'])} to {_pc(r['ci_high'])})")
+
+    def footnote(self, *, z: bool = False) -> str:
+        """The rule's footnote, plus the ``[z]`` note when the table uses it."""
+        return " ".join(t for t in (self.rule.footnote(), _NA_NOTE if z else "") if t)
+
+
+def _pc(x: float) -> str:
+    """A proportion as a whole percentage, half up (Justice Data Lab style)."""
+    return f"{math.floor(100 * x + 0.5):.0f}%"
+
+
+def build(ds: Dataset, period: Period | str, rule: DisclosureRule) -> PartnerReport:
+    """The PSS report of one dataset and period under a disclosure rule.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A loaded dataset; an absent ``partners`` table gives a report of zeros that
+        says so (:func:`heading`).
+    period : Period or str
+        Partners are selected by ``offered_date`` in the period.
+    rule : DisclosureRule
+        Usually ``evallib.evaluation.disclosure_rule(ds, suppress_below)``.
+    """
+    period = parse_period(period)
+    return from_partners(partner_frame(ds, period), rule, period, area_name=ds.area.display_name,
+                         extract_date=ds.meta.extract_date, partners_supplied="partners" in ds.present)
+
+
+def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *, area_name: str = "",
+                  extract_date: date | None = None, partners_supplied: bool = True) -> PartnerReport:
+    """The report from a prepared partners frame (:func:`~evallib.outcomes.partners.partner_frame`).
+
+    All cells are protected in one call to :func:`evallib.disclosure.suppress`, with
+    every sum between them declared, so that no hidden count can be worked out from
+    any combination of the tables, sentences and figures the report publishes.
+    """
+    cells = _register(p)
+    keys = list(cells.values)
+    table = pd.DataFrame({"n": [cells.values[k] for k in keys]}, index=keys)
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    equations = []
+    for total, members in cells.sums:
+        sig = (total, tuple(sorted(members)))
+        if sig not in seen:
+            seen.add(sig)
+            equations.append(((total, "n"), [(m, "n") for m in members]))
+    st = suppress(table, rule, count_columns=["n"], equations=equations)
+    return PartnerReport(
+        partners=p, rule=rule, period=parse_period(period), area_name=area_name, extract_date=extract_date,
+        partners_supplied=partners_supplied, raw=table["n"], published=st.values["n"], reasons=st.reasons["n"],
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------------------
+
+
+def heading(r: PartnerReport) -> str:
+    """The title block (Markdown): area, period, selection, data and disclosure in force."""
+    lines = [f"# {r.area_name or 'Partner Support Service'}: Partner Support Service outcomes, {r.period.title}"]
+    if not r.rule.active:
+        lines.append("**NOT FOR PUBLICATION: small-number suppression is off.**")
+    extract = f"Data extracted {r.extract_date:%d %B %Y}. " if r.extract_date else ""
+    suppression = (f"Counts from 1 to {r.rule.threshold - 1} are not shown ({r.rule.symbol}), nor any "
+                   "count they could be worked out from." if r.rule.active else
+                   "Every count is shown, however small.")
+    lines.append(
+        "Partners and ex-partners of people referred to the perpetrator programme who were first offered "
+        f"support between {r.period.start:%d %B %Y} and {r.period.end:%d %B %Y}. {extract}{suppression} "
+        "Every percentage is given with the number it is a percentage of and a 95% interval (Wilson)."
+    )
+    if not r.partners_supplied:
+        lines.append("**No partners table was supplied with this dataset, so there is nothing to report.**")
+    return "\n\n".join(lines)
+
+
+def _list_section(r: PartnerReport, name: str, caption: str, rows: Iterable[tuple[str, str, str | None]],
+                  text: str, unit: str = "Partners") -> Section:
+    """A table of measures, each "count", "of", "percentage (95% interval)"."""
+    disp, data, z = [], [], False
+    for label, key, den in rows:
+        if den is None:
+            disp.append({"Measure": label, unit: r.text(key), "Of": "", "Percentage (95% interval)": ""})
+            data.append({"measure": label, "count": r.text(key), "of": None, "rate": None,
+                         "ci_low": None, "ci_high": None})
+            continue
+        rate = r.rate(key, den)
+        pct = r.pct_ci(key, den)
+        z |= pct == NOT_APPLICABLE
+        disp.append({"Measure": label, unit: r.text(key), "Of": r.text(den), "Percentage (95% interval)": pct})
+        data.append({"measure": label, "count": r.text(key), "of": r.text(den), "rate": rate["rate"],
+                     "ci_low": rate["ci_low"], "ci_high": rate["ci_high"]})
+    data_df = pd.DataFrame(data)
+    for col in ("rate", "ci_low", "ci_high"):
+        data_df[col] = data_df[col].astype("Float64")
+    return Section(name, caption, pd.DataFrame(disp), data_df, r.footnote(z=z), text)
+
+
+def engagement(r: PartnerReport) -> Section:
+    """Offered, contact made, engaged, and the support received, each of those offered.
+
+    Why every category is shown, "not recorded" included: a rate of engagement says
+    little unless the reader can see how many records are silent.
+    """
+    rows = [
+        ("Offered support", "offered", None),
+        ("Contact made", "contact.yes", "offered"),
+        ("Contact not made", "contact.no", "offered"),
+        ("Contact not recorded", "contact.nr", "offered"),
+        ("Engaged (took up support at any stage)", "engaged.yes", "offered"),
+        ("Did not engage", "engaged.no", "offered"),
+        ("Support: declined", "support.declined", "offered"),
+        ("Support: a single incident of support", "support.single", "offered"),
+        ("Support: more than one incident of support", "support.multiple", "offered"),
+        ("Support: not recorded", "support.nr", "offered"),
+    ]
+    text = (f"Of the **{r.text('offered')}** partners and ex-partners offered support, contact was made with "
+            f"{r.phrase('contact.yes', 'offered')} and {r.phrase('engaged.yes', 'offered')} engaged. "
+            f"Support is not recorded for {r.phrase('support.nr', 'offered')}.")
+    return _list_section(r, "engagement", "Engagement with the Partner Support Service", rows, text)
+
+
+def dash_bands(r: PartnerReport) -> Section:
+    """DASH band at first contact (rows) by band at last contact (columns), missing counted."""
+    bands = [*DASH_BANDS, "missing", "all"]
+    rows, data = [], []
+    for s in bands:
+        row = {"First contact": BAND_LABELS[s]}
+        drow = {"first_contact": s}
+        for e in bands:
+            key = "offered" if s == e == "all" else f"dash.{s}.{e}"
+            row[f"Last: {BAND_LABELS[e]}"] = r.text(key)
+            drow[f"last_{e}"] = r.text(key)
+        rows.append(row)
+        data.append(drow)
+    text = (f"DASH risk band at first contact (rows) against last contact (columns), for all "
+            f"{r.text('offered')} partners offered support. Both scores are recorded for "
+            f"{r.phrase('change.assessable', 'offered')}; the first score is missing for "
+            f"{r.phrase('dash.missing.all', 'offered')} and the last for "
+            f"{r.phrase('dash.all.missing', 'offered')}.")
+    return Section("dash_bands", "DASH risk band at first contact (rows) and last contact (columns)",
+                   pd.DataFrame(rows), pd.DataFrame(data), r.footnote(), text)
+
+
+def risk_change(r: PartnerReport) -> Section:
+    """Improved / no change / deteriorated band, of partners with both scores; and the rest.
+
+    A lower band at last contact is "improved"; a lower score in the same band is
+    "no change", as in the OPCC return (``docs/quarterly-return.md``).
+    """
+    rows = [
+        ("Improved: lower band at last contact", "change.improved", "change.assessable"),
+        ("No change: same band", "change.no_change", "change.assessable"),
+        ("Deteriorated: higher band at last contact", "change.deteriorated", "change.assessable"),
+        ("Both scores recorded (assessable)", "change.assessable", "offered"),
+        ("Not assessable: a score missing", "change.not_assessable", "offered"),
+        ("All partners offered support", "offered", None),
+    ]
+    text = (f"Of the partners with a DASH score at both first and last contact, the band was lower at last "
+            f"contact for {r.phrase('change.improved', 'change.assessable')} and higher for "
+            f"{r.phrase('change.deteriorated', 'change.assessable')}. The change cannot be assessed for "
+            f"{r.phrase('change.not_assessable', 'offered')} partners offered support, whose first or last "
+            "score is missing; they are not counted as improved or unchanged.")
+    return _list_section(r, "risk_change", "Change in DASH risk band, first to last contact", rows, text)
+
+
+def mcnemar_high_risk(r: PartnerReport) -> dict[str, Any]:
+    """McNemar's test of the paired high-risk table, if it may be published.
+
+    Decision (documented in ``docs/partner-outcomes.md``): the test is shown only when
+    both discordant cells (high to lower, lower to high) are published. The reason: the
+    margins shown (high risk at first and at last contact) give the difference of the
+    discordant cells, and the continuity-corrected statistic
+    ``(|b - c| - 1)^2 / (b + c)`` then gives their sum, so a statistic or p-value shown
+    beside hidden cells would give the hidden counts back. When the cells are hidden
+    the report says the test cannot be shown.
+
+    Returns
+    -------
+    dict
+        ``shown`` (bool), ``statistic``, ``df``, ``p_value`` (``None`` unless shown or
+        when undefined), ``table`` (the published 2x2 as ``[[hh, hl], [lh, ll]]``,
+        ``None`` for hidden cells) and ``reason`` (why not shown, or a note).
+    """
+    keys = [["dash.high.high", "hr.high_lower"], ["hr.lower_high", "hr.lower_lower"]]
+    table = [[r.count(k) for k in row] for row in keys]
+    out: dict[str, Any] = {"shown": False, "statistic": None, "df": None, "p_value": None,
+                           "correction": True, "table": table, "reason": ""}
+    if not (r.shown("hr.high_lower") and r.shown("hr.lower_high")):
+        out["reason"] = ("Not shown: the number of partners moving into or out of high risk is too small "
+                         "to publish, and the test result would reveal it.")
+        return out
+    b, c = r.count("hr.high_lower"), r.count("hr.lower_high")
+    res = stats.mcnemar(np.array([[table[0][0] or 0, b], [c, table[1][1] or 0]]))
+    out.update(shown=True, df=res.df)
+    if math.isnan(res.statistic):
+        out["reason"] = "No partner moved into or out of high risk, so the test is not defined."
+    else:
+        out.update(statistic=res.statistic, p_value=res.p_value)
+    return out
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def high_risk(r: PartnerReport) -> Section:
+    """The paired high-risk (DASH 14+) table and McNemar's test on it.
+
+    Why paired: the same partners are assessed twice, so the question is whether more
+    moved out of high risk than into it; comparing two percentages as if they were of
+    different people would ignore that.
+    """
+    heads = {"hh": "High risk at last contact", "hl": "Not high risk at last contact"}
+    rows = [
+        ("High risk at first contact", "dash.high.high", "hr.high_lower", "dash.high.both"),
+        ("Not high risk at first contact", "hr.lower_high", "hr.lower_lower", "hr.lower_first"),
+        ("All with both scores", "dash.both.high", "hr.lower_last", "change.assessable"),
+    ]
+    disp = pd.DataFrame([{"": lab, heads["hh"]: r.text(a), heads["hl"]: r.text(b), "All": r.text(t)}
+                         for lab, a, b, t in rows])
+    data = pd.DataFrame([{"first_contact": lab, "high_last": r.text(a), "not_high_last": r.text(b), "all": r.text(t)}
+                         for lab, a, b, t in rows])
+    test = mcnemar_high_risk(r)
+    parts = [
+        f"Of the partners with both scores, {r.phrase('dash.high.both', 'change.assessable')} were at high risk "
+        f"at first contact and {r.phrase('dash.both.high', 'change.assessable')} at last contact. "
+        f"{r.text('hr.high_lower')} moved out of high risk and {r.text('hr.lower_high')} moved into it."
+    ]
+    if test["p_value"] is not None:
+        fell = (r.count("hr.high_lower") or 0) > (r.count("hr.lower_high") or 0)
+        verdict = ("more moved out of high risk than into it, by more than chance alone would readily explain"
+                   if test["p_value"] <= 0.05 and fell else
+                   "more moved into high risk than out of it, by more than chance alone would readily explain"
+                   if test["p_value"] <= 0.05 else
+                   "the change is inconclusive: it is within what chance alone could produce")
+        parts.append(f"McNemar's test (continuity-corrected): chi-square = {test['statistic']:.2f}, "
+                     f"{test['df']} degree of freedom, {_p_text(test['p_value'])}; {verdict}.")
+    else:
+        parts.append(f"McNemar's test: {test['reason']}")
+    parts.append("This compares the same partners at two times, with no comparison group, so it does not show "
+                 "that support or the programme caused the change. Risk first assessed at a crisis tends to be "
+                 "lower later whatever happens (regression to the mean).")
+    return Section("high_risk", "High risk (DASH 14+) at first and last contact, partners with both scores",
+                   disp, data, r.footnote(), " ".join(parts))
+
+
+def _answer_section(r: PartnerReport, short: str, name: str, caption: str, question: str) -> Section:
+    totals = {**{g: f"grp.{g}" for g in _ENGAGED_GROUPS}, "engaged": "engaged.yes",
+              "not_engaged": "engaged.no", "all": "offered"}
+    disp, data, z = [], [], False
+    for g, label in ANSWER_GROUPS.items():
+        k = f"{short}.{g}"
+        pct = r.pct_ci(f"{k}.yes", f"{k}.answered")
+        z |= pct == NOT_APPLICABLE
+        disp.append({"Partners": label, "Number": r.text(totals[g]), "Yes": r.text(f"{k}.yes"),
+                     "No": r.text(f"{k}.no"), "Unknown": r.text(f"{k}.unknown"),
+                     "Not recorded": r.text(f"{k}.nr"),
+                     "Yes, of those who answered": r.x_of_y(f"{k}.yes", f"{k}.answered"),
+                     "Percentage (95% interval)": pct})
+        rate = r.rate(f"{k}.yes", f"{k}.answered")
+        data.append({"group": label, "partners": r.text(totals[g]), "yes": r.text(f"{k}.yes"),
+                     "no": r.text(f"{k}.no"), "unknown": r.text(f"{k}.unknown"), "not_recorded": r.text(f"{k}.nr"),
+                     "answered": r.text(f"{k}.answered"), "rate": rate["rate"], "ci_low": rate["ci_low"],
+                     "ci_high": rate["ci_high"]})
+    data_df = pd.DataFrame(data)
+    for col in ("rate", "ci_low", "ci_high"):
+        data_df[col] = data_df[col].astype("Float64")
+    return Section(name, caption, pd.DataFrame(disp), data_df, r.footnote(z=z), question)
+
+
+def _answer_text(r: PartnerReport, short: str, group: str, who: str, verb: str) -> str:
+    """Rate among those who answered, how many answered, and the bounds over non-answers."""
+    k = f"{short}.{group}"
+    total = {"completed": "grp.completed", "engaged": "engaged.yes"}[group]
+    text = (f"Of the {who} who answered, {r.phrase(f'{k}.yes', f'{k}.answered')} {verb}. "
+            f"{r.phrase(f'{k}.answered', total)} {who} answered; the others' answers are unknown or not recorded.")
+    y, a, n = r.count(f"{k}.yes"), r.count(f"{k}.answered"), r.count(total)
+    if None not in (y, a, n) and n > 0 and a < n:
+        text += (f" Counting everyone, the share who {verb} lies between {_pc(y / n)} (if none of those without "
+                 f"an answer did) and {_pc((y + n - a) / n)} (if all of them did).")
+    return text
+
+
+def feels_safer(r: PartnerReport) -> Section:
+    """Partners who feel safer, of those who answered, by the (ex-)partner's programme.
+
+    The published measure (seed 001) is engaged partners whose (ex-)partner completed;
+    the table also gives every other group and all engaged partners, so the reader can
+    see whether the headline group is typical.
+    """
+    text = (_answer_text(r, "fs", "completed", "engaged partners whose (ex-)partner completed a programme",
+                         "feel safer") + "\n\n"
+            + _answer_text(r, "fs", "engaged", "engaged partners (whatever their (ex-)partner's programme)",
+                           "feel safer"))
+    return _answer_section(r, "fs", "feels_safer", "Partners who feel safer at last contact", text)
+
+
+def abuse_reduced(r: PartnerReport) -> Section:
+    """Partners reporting that the person's use of abuse has reduced, of those who answered."""
+    text = (_answer_text(r, "ar", "engaged", "engaged partners", "report that the abuse has reduced") + "\n\n"
+            + _answer_text(r, "ar", "completed", "engaged partners whose (ex-)partner completed a programme",
+                           "report that the abuse has reduced"))
+    return _answer_section(r, "ar", "abuse_reduced",
+                           "Partners reporting that the person's use of abuse has reduced", text)
+
+
+def domains(r: PartnerReport) -> Section:
+    """OPCC outcome domains (coping, safety, mental health, confidence), engaged partners.
+
+    "Assessed" = improved + no change + deteriorated; percentages are of those assessed,
+    and the unknown and not-recorded columns show who is not.
+    """
+    disp, data, z = [], [], False
+    for col, label in DOMAINS.items():
+        k = f"dom.{col.removeprefix('outcome_')}"
+        imp, det = r.pct_ci(f"{k}.improved", f"{k}.assessed"), r.pct_ci(f"{k}.deteriorated", f"{k}.assessed")
+        z |= NOT_APPLICABLE in (imp, det)
+        disp.append({"Domain": label, "Improved": r.text(f"{k}.improved"), "No change": r.text(f"{k}.no_change"),
+                     "Deteriorated": r.text(f"{k}.deteriorated"), "Assessed": r.text(f"{k}.assessed"),
+                     "Unknown": r.text(f"{k}.unknown"), "Not recorded": r.text(f"{k}.nr"),
+                     "Improved: % of assessed (95% interval)": imp,
+                     "Deteriorated: % of assessed (95% interval)": det})
+        ri, rd = r.rate(f"{k}.improved", f"{k}.assessed"), r.rate(f"{k}.deteriorated", f"{k}.assessed")
+        data.append({"domain": label, "improved": r.text(f"{k}.improved"), "no_change": r.text(f"{k}.no_change"),
+                     "deteriorated": r.text(f"{k}.deteriorated"), "assessed": r.text(f"{k}.assessed"),
+                     "unknown": r.text(f"{k}.unknown"), "not_recorded": r.text(f"{k}.nr"),
+                     "engaged": r.text("engaged.yes"),
+                     "improved_rate": ri["rate"], "improved_ci_low": ri["ci_low"], "improved_ci_high": ri["ci_high"],
+                     "deteriorated_rate": rd["rate"], "deteriorated_ci_low": rd["ci_low"],
+                     "deteriorated_ci_high": rd["ci_high"]})
+    data_df = pd.DataFrame(data)
+    for col in data_df.columns[data_df.columns.str.contains("rate|ci_")]:
+        data_df[col] = data_df[col].astype("Float64")
+    text = _domain_text(r)
+    if r.raw["dom.not_engaged_recorded"] > 0:
+        text += (f"\n\n{r.text('dom.not_engaged_recorded')} partners who did not engage nonetheless have an "
+                 "outcome recorded; they are not in this table.")
+    return Section("domains", "Outcome domains at last contact, engaged partners", pd.DataFrame(disp), data_df,
+                   r.footnote(z=z), text)
+
+
+def _domain_text(r: PartnerReport) -> str:
+    lines = [f"Outcome domains of the **{r.text('engaged.yes')}** engaged partners, as recorded at last contact. "
+             "Percentages are of the partners assessed in each domain (improved, no change or deteriorated):"]
+    for col, label in DOMAINS.items():
+        k = f"dom.{col.removeprefix('outcome_')}"
+        not_assessed = ("not shown" if None in (r.count("engaged.yes"), r.count(f"{k}.assessed"))
+                        else f"{r.count('engaged.yes') - r.count(f'{k}.assessed'):,}")
+        lines.append(f"- **{label}**: improved for {r.phrase(f'{k}.improved', f'{k}.assessed')}; deteriorated for "
+                     f"{r.phrase(f'{k}.deteriorated', f'{k}.assessed')}. Not assessed: {not_assessed}.")
+    return "\n".join(lines)
+
+
+def children(r: PartnerReport) -> Section:
+    """Children in the households of the people whose (ex-)partners were offered support.
+
+    Definition: each person (``person_id``) whose (ex-)partner was offered support in
+    the period counts once, with ``referrals.children`` of the referral linked to their
+    first partner offered in the period (a person with a partner and an ex-partner is
+    one household of children, not two). An empty ``children`` is unknown: it is
+    counted as unknown, and adds nothing to the total, so the total is of the children
+    *known*. This differs from the service table's children "of people on
+    intervention" (seed 001), which counts people on a programme, not partners.
+    """
+    rows = [
+        ("People whose (ex-)partner was offered support", "ch.people", None),
+        ("Number of children known", "ch.known", "ch.people"),
+        ("With at least one child", "ch.with", "ch.known"),
+        ("With no children", "ch.none", "ch.known"),
+        ("Number of children not recorded", "ch.unknown", "ch.people"),
+    ]
+    text = (f"The **{r.text('offered')}** partners offered support are the (ex-)partners of "
+            f"**{r.text('ch.people')}** people referred. Of those whose number of children is recorded, "
+            f"{r.phrase('ch.with', 'ch.known')} have at least one child, **{r.text('ch.children')} children** "
+            f"in all. The number is not recorded for {r.phrase('ch.unknown', 'ch.people')}, so the true total "
+            "is higher by an unknown amount.")
+    sec = _list_section(r, "children", "Children in the households (one count per person referred)", rows, text,
+                        unit="People")
+    extra = pd.DataFrame([{"Measure": "Children (of those with the number known)", "People": r.text("ch.children"),
+                           "Of": "", "Percentage (95% interval)": ""}])
+    extra_data = pd.DataFrame([{"measure": "Children (of those with the number known)", "count": r.text("ch.children"),
+                                "of": None, "rate": None, "ci_low": None, "ci_high": None}])
+    data = pd.concat([sec.data, extra_data.astype({c: sec.data[c].dtype for c in ("rate", "ci_low", "ci_high")})],
+                     ignore_index=True)
+    return Section(sec.name, sec.caption, pd.concat([sec.table, extra], ignore_index=True), data,
+                   sec.footnote, sec.text)
+
+
+def contrast(r: PartnerReport) -> str:
+    """How such claims are published today, and the same claims here with their n and interval.
+
+    Why: commissioners' summaries print "95 per cent of survivors reported a sustained
+    reduction of abuse" or "100% ... felt safer" with no number of people, no count of
+    those who did not answer and no interval. The reader cannot tell 19 of 20 from 190
+    of 200, nor whether most partners answered at all.
+    """
+    lo10, _ = stats.proportion_ci(10, 10)
+    lines = [
+        "Partner outcomes are usually published as a bare percentage: \"95 per cent of survivors reported a "
+        "sustained reduction of abuse\", \"90 per cent of victims/survivors reported feeling safer\", \"100% of "
+        "the (ex) partners that gave feedback identified that they felt safer\". None says how many partners "
+        "answered, how many were asked, or how precise the figure is. Here are the same claims for this area and "
+        "period, with those:",
+        "",
+        f"- **Felt safer** (engaged partners whose (ex-)partner completed, who answered): "
+        f"{r.phrase('fs.completed.yes', 'fs.completed.answered')}. They are "
+        f"{r.phrase('fs.completed.answered', 'grp.completed')} such partners.",
+        f"- **Felt safer** (all engaged partners who answered): {r.phrase('fs.engaged.yes', 'fs.engaged.answered')}.",
+        f"- **Abuse reduced** (engaged partners who answered): {r.phrase('ar.engaged.yes', 'ar.engaged.answered')}. "
+        f"They are {r.phrase('ar.engaged.answered', 'engaged.yes')} engaged partners.",
+        "",
+        f"A percentage of few answers is uncertain: 10 of 10 is \"100%\", yet the 95% interval runs from "
+        f"{_pc(lo10)} to 100%. And those who answer may differ from those who do not, which no interval "
+        "captures; the tables below give the unknown and not-recorded answers for that reason.",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------
+
+
+def key_rates_figure(r: PartnerReport) -> FigureWithAlt:
+    """Dot-and-interval chart of the main rates, each with its n (the denominator)."""
+    from evallib.figures import rate_intervals
+
+    specs = [
+        ("Engaged, of those offered", "engaged.yes", "offered"),
+        ("Feel safer: (ex-)partner completed", "fs.completed.yes", "fs.completed.answered"),
+        ("Feel safer: all engaged", "fs.engaged.yes", "fs.engaged.answered"),
+        ("Abuse reduced: all engaged", "ar.engaged.yes", "ar.engaged.answered"),
+        ("DASH band lower at last contact", "change.improved", "change.assessable"),
+    ]
+    rows = []
+    for label, num, den in specs:
+        x = r.rate(num, den)
+        rows.append({"label": label, "rate": np.nan if x["rate"] is None else x["rate"],
+                     "ci_low": x["ci_low"], "ci_high": x["ci_high"],
+                     "n": np.nan if x["rate"] is None else x["of"]})
+    t = pd.DataFrame(rows)
+    fs = r.rate("fs.completed.yes", "fs.completed.answered")
+    if fs["rate"] is not None:
+        title = (f"Felt safer: {_pc(fs['rate'])} of {fs['of']} who answered, "
+                 f"but anywhere from {_pc(fs['ci_low'])} to {_pc(fs['ci_high'])}")
+    else:
+        title = "Partner outcomes, each with its 95% interval"
+    fig = rate_intervals(t, title=title, xlabel="Percentage, with 95% interval (n = partners it is a percentage of)")
+    alt_parts = []
+    for label, num, den in specs:
+        alt_parts.append(f"{label}: {r.phrase(num, den)}")
+    alt = "Dot and interval chart of the main partner outcomes. " + "; ".join(alt_parts) + "."
+    return FigureWithAlt(fig, alt)
+
+
+def _stacked(ax, y: float, parts: Sequence[tuple[str, float, str]], height: float = 0.6) -> None:
+    """One 100% bar of (label, share, colour) segments, with the share written inside."""
+    left = 0.0
+    for _, share, colour in parts:
+        ax.barh(y, 100 * share, left=left, height=height, color=colour, edgecolor="white", linewidth=1)
+        if share >= 0.07:
+            dark = colour in ("#D55E00", "#009E73", "#0072B2")
+            ax.text(left + 50 * share, y, _pc(share), ha="center", va="center", fontsize=10,
+                    color="white" if dark else "black")
+        left += 100 * share
+
+
+def dash_figure(r: PartnerReport) -> FigureWithAlt:
+    """DASH bands at first and last contact, partners with both scores (100% bars)."""
+    import matplotlib.pyplot as plt
+
+    from evallib.figures import house_style
+
+    house_style()
+    n = r.count("change.assessable")
+    first = {b: r.count(f"dash.{b}.both") for b in DASH_BANDS}
+    last = {b: r.count(f"dash.both.{b}") for b in DASH_BANDS}
+    fig, ax = plt.subplots(figsize=(7.5, 2.6))
+    ok = n is not None and n > 0 and None not in first.values() and None not in last.values()
+    if ok:
+        for y, counts in ((1, first), (0, last)):
+            _stacked(ax, y, [(b, counts[b] / n, _BAND_COLOURS[b]) for b in DASH_BANDS])
+        ax.set_yticks([1, 0], [f"First contact (n = {n:,})", f"Last contact (n = {n:,})"])
+        handles = [plt.Rectangle((0, 0), 1, 1, color=_BAND_COLOURS[b]) for b in DASH_BANDS]
+        ax.legend(handles, [BAND_LABELS[b] for b in DASH_BANDS], ncol=3, loc="upper center",
+                  bbox_to_anchor=(0.5, -0.32))
+        h0, h1 = first["high"] / n, last["high"] / n
+        move = "fell" if h1 < h0 else "rose" if h1 > h0 else "stayed"
+        title = (f"High risk {move} from {_pc(h0)} to {_pc(h1)} of the {n:,} partners with both scores"
+                 if move != "stayed" else f"High risk stayed at {_pc(h0)} of the {n:,} partners with both scores")
+        alt = (f"Two 100% bars of DASH risk band for the {n:,} partners with a score at first and last contact. "
+               + " ".join(f"{when}: " + ", ".join(f"{BAND_LABELS[b].lower()} {counts[b]:,} ({_pc(counts[b] / n)})"
+                                                  for b in DASH_BANDS) + "."
+                          for when, counts in (("First contact", first), ("Last contact", last))))
+    else:
+        ax.text(50, 0.5, "Not shown: small numbers", ha="center", va="center", color="#555555")
+        ax.set_yticks([])
+        title = "DASH risk band at first and last contact"
+        alt = "DASH risk bands at first and last contact: not shown, because the numbers are too small to publish."
+    ax.set_xlim(0, 100)
+    ax.set_ylim(-0.5, 1.5)
+    ax.set_xlabel("% of partners with both scores")
+    ax.grid(axis="y", visible=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return FigureWithAlt(fig, alt)
+
+
+def domain_figure(r: PartnerReport) -> FigureWithAlt:
+    """Improved / no change / deteriorated in each outcome domain, of partners assessed."""
+    import matplotlib.pyplot as plt
+
+    from evallib.figures import house_style
+
+    house_style()
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    labels, alts, improved, worse = [], [], [], []
+    for i, (col, label) in enumerate(DOMAINS.items()):
+        k = f"dom.{col.removeprefix('outcome_')}"
+        y = len(DOMAINS) - 1 - i
+        n = r.count(f"{k}.assessed")
+        counts = {lvl: r.count(f"{k}.{lvl}") for lvl in CHANGE_LEVELS}
+        if n and None not in counts.values():
+            _stacked(ax, y, [(lvl, counts[lvl] / n, _CHANGE_COLOURS[lvl]) for lvl in CHANGE_LEVELS])
+            labels.append(f"{label} (n = {n:,})")
+            improved.append(counts["improved"] / n)
+            worse.append(counts["deteriorated"] / n)
+            alts.append(f"{label}: of {n:,} assessed, improved {counts['improved']:,} "
+                        f"({_pc(counts['improved'] / n)}), no change {counts['no_change']:,}, deteriorated "
+                        f"{counts['deteriorated']:,} ({_pc(counts['deteriorated'] / n)})")
+        else:
+            ax.text(2, y, "not shown: small numbers" if n is None or n else "nobody assessed",
+                    va="center", color="#555555")
+            labels.append(label)
+            alts.append(f"{label}: not shown" if n is None or n else f"{label}: nobody assessed")
+    ax.set_yticks(list(range(len(DOMAINS) - 1, -1, -1)), labels)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of engaged partners assessed in the domain")
+    ax.grid(axis="y", visible=False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=_CHANGE_COLOURS[lvl]) for lvl in CHANGE_LEVELS]
+    ax.legend(handles, ["Improved", "No change", "Deteriorated"], ncol=3, loc="upper center",
+              bbox_to_anchor=(0.5, -0.22))
+    if improved:
+        title = (f"Improved for {_pc(min(improved))} to {_pc(max(improved))} of partners assessed in each "
+                 f"domain; deteriorated for at most {_pc(max(worse))}")
+        if len(improved) == 1:
+            title = f"Improved for {_pc(improved[0])} of partners assessed; deteriorated for {_pc(worse[0])}"
+    else:
+        title = "Outcome domains at last contact"
+    ax.set_title(title)
+    fig.tight_layout()
+    alt = "Stacked bars of outcome domains at last contact, engaged partners. " + "; ".join(alts) + "."
+    return FigureWithAlt(fig, alt)
+
+
+# ---------------------------------------------------------------------------------------
+# results.json
+# ---------------------------------------------------------------------------------------
+
+
+def results(r: PartnerReport) -> dict[str, Any]:
+    """Group-level, disclosure-controlled numbers for ``results.json["partner_outcomes"]``.
+
+    Every count is as published (``None`` where hidden); every rate comes with its
+    count, denominator and Wilson interval. No ``headline``: the evaluation notebook
+    owns that key.
+    """
+    def rate(num: str, den: str) -> dict[str, Any]:
+        return r.rate(num, den)
+
+    def answers(short: str) -> dict[str, Any]:
+        out = {}
+        for g in ANSWER_GROUPS:
+            k = f"{short}.{g}"
+            out[g] = {"label": ANSWER_GROUPS[g], **rate(f"{k}.yes", f"{k}.answered"),
+                      "no": r.count(f"{k}.no"), "unknown": r.count(f"{k}.unknown"),
+                      "not_recorded": r.count(f"{k}.nr")}
+        return out
+
+    bands = [*DASH_BANDS, "missing", "all"]
+    test = mcnemar_high_risk(r)
+    return {
+        "period": r.period.label, "period_title": r.period.title,
+        "partners_supplied": r.partners_supplied,
+        "suppression_threshold": r.rule.threshold, "suppression_on": r.rule.active,
+        "offered": r.count("offered"),
+        "engagement": {
+            "contact_made": rate("contact.yes", "offered"), "contact_not_made": rate("contact.no", "offered"),
+            "contact_not_recorded": rate("contact.nr", "offered"),
+            "engaged": rate("engaged.yes", "offered"), "not_engaged": rate("engaged.no", "offered"),
+            **{f"support_{k}": rate(f"support.{k.replace('not_recorded', 'nr')}", "offered")
+               for k in ("declined", "single", "multiple", "not_recorded")},
+        },
+        "dash": {
+            "first_by_last": {s: {e: r.count("offered" if s == e == "all" else f"dash.{s}.{e}") for e in bands}
+                              for s in bands},
+            "risk_change": {**{lvl: rate(f"change.{lvl}", "change.assessable") for lvl in CHANGE_LEVELS},
+                            "assessable": rate("change.assessable", "offered"),
+                            "not_assessable": rate("change.not_assessable", "offered")},
+            "high_risk": {"first": rate("dash.high.both", "change.assessable"),
+                          "last": rate("dash.both.high", "change.assessable"),
+                          "high_to_lower": r.count("hr.high_lower"), "lower_to_high": r.count("hr.lower_high"),
+                          "mcnemar": {k: test[k] for k in ("shown", "statistic", "df", "p_value", "reason")}},
+        },
+        "feels_safer": answers("fs"),
+        "abuse_reduced": answers("ar"),
+        "domains": {d: {"label": label,
+                        "improved": rate(f"dom.{d}.improved", f"dom.{d}.assessed"),
+                        "deteriorated": rate(f"dom.{d}.deteriorated", f"dom.{d}.assessed"),
+                        "no_change": r.count(f"dom.{d}.no_change"), "unknown": r.count(f"dom.{d}.unknown"),
+                        "not_recorded": r.count(f"dom.{d}.nr")}
+                    for d, label in ((c.removeprefix("outcome_"), lab) for c, lab in DOMAINS.items())},
+        "children": {"people": r.count("ch.people"), "with_children": rate("ch.with", "ch.known"),
+                     "number_unknown": rate("ch.unknown", "ch.people"), "children_known": r.count("ch.children")},
+    }
