@@ -134,6 +134,26 @@ def test_prior_incidents_are_in_the_police_records(demo):
     assert (counted.reindex(want.index).to_numpy() == want.to_numpy()).all()
 
 
+@pytest.mark.parametrize("which", ["demo", "scale"])
+def test_records_hang_together_in_time(which, demo, scale):
+    """Incidents, partners' offers and onward referrals come after the referral; onward
+    referrals follow the start of work (first session; a partner's offer) and go to people
+    who started or partners who engaged."""
+    ds = {"demo": demo, "scale": scale}[which][2]
+    ref = ds.referrals.set_index("referral_id")["referral_date"]
+    assert (ds.incidents["incident_date"].to_numpy() >= ref.loc[ds.incidents["referral_id"]].to_numpy()).all()
+    assert (ds.partners["offered_date"].to_numpy() >= ref.loc[ds.partners["referral_id"]].to_numpy()).all()
+    onward = ds.onward_referrals
+    to_partner = onward.dropna(subset=["partner_id"]).merge(ds.partners, on="partner_id", suffixes=("", "_p"))
+    assert len(to_partner) == onward["partner_id"].notna().sum() > 0
+    assert (to_partner["date"] > to_partner["offered_date"]).all()
+    assert to_partner["engaged"].all()
+    first = ds.episodes.groupby("referral_id")["start_date"].min()
+    to_person = onward.dropna(subset=["referral_id"])
+    assert to_person["referral_id"].isin(first.index).all()
+    assert (to_person["date"].to_numpy() >= first.loc[to_person["referral_id"]].to_numpy()).all()
+
+
 def test_a_few_police_records_have_no_referral(demo):
     ds = demo[2]
     strangers = ~ds.police["person_id"].isin(ds.referrals["person_id"])

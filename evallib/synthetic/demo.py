@@ -912,9 +912,10 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
     })
     p_order = np.lexsort((rank[partners["person"].to_numpy()], partners["offered"].to_numpy()))
     partners = partners.iloc[p_order].reset_index(drop=True)
-    partner_ids = _ids("PS", len(partners))
+    partner_ids = np.empty(len(partners), dtype=object)    # by the partner's row before sorting
+    partner_ids[p_order] = _ids("PS", len(partners))
     partners_t = pd.DataFrame({
-        "partner_id": partner_ids, "referral_id": referral_ids[partners["person"].to_numpy()],
+        "partner_id": partner_ids[p_order], "referral_id": referral_ids[partners["person"].to_numpy()],
         "offered_date": to_datetime(partners["offered"]), "contact_made": partners["contact_made"].to_numpy(bool),
         "support": partners["support"].to_numpy(object), "engaged": partners["engaged"].to_numpy(bool),
         "stage": partners["stage"].to_numpy(object),
