@@ -957,7 +957,7 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
     done = compared[compared["completed"]]
     att = {v: (float((done[f"p_{v}_if_completed"] - done[f"p_{v}_if_not"]).mean()) if len(done) else None)
            for v in ("any", "da")}
-    mode = "calibrated to the published LLR tables (seeds 000, 001)" if n_people is None else \
+    mode = "calibrated to the provider's published tables, 2021-22 and April-November 2022" if n_people is None else \
         f"uncalibrated, {n} referrals"
     meta = {
         "area": area,
