@@ -80,18 +80,17 @@ def figure_html(fig, alt: str) -> str:
 
 
 def safe_text(text: str, threshold: int) -> str:
-    """A message with any small count (1 to threshold - 1) replaced by "fewer than N".
+    """A diagnostic message with its counts of people or events taken out.
 
-    Diagnostics from the statistics ("3 treated people have no comparable ...") would
-    otherwise publish a small count that the tables suppress.
+    Model diagnostics ("Only 13 people in the smaller outcome group") can give back a
+    count the tables suppress (13 minus the completers' published 9 is the hidden 4),
+    so when suppression is on every number of people or events becomes words.
     """
     import re
 
     if threshold < 2:
         return text
-
-    def repl(m):
-        return f"fewer than {threshold}{m.group(2)}" if 1 <= int(m.group(1)) < threshold else m.group(0)
-
-    return re.sub(r"(?<![\d.,%])\b(\d+)\b(?![.,]\d)(\s+(?!percent|per cent|%|months?|years?|days?)[A-Za-z])",
-                  repl, text)
+    units = r"(?:treated |comparison |control )?(?:people|persons?|events?|completers|non-completers)"
+    text = re.sub(rf"\b[Oo]nly (\d+) ({units})", lambda m: f"Few {m.group(2)}", text)
+    text = re.sub(rf"\b(\d+) ({units})", lambda m: f"some {m.group(2)}", text)
+    return text[:1].upper() + text[1:]

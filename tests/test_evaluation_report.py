@@ -1,0 +1,118 @@
+"""The evaluation report's sections: wording conventions, disclosure, adjusted estimates."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from evallib import evaluation
+from evallib.evaluation import adjusted, before_after, groups, sensitivity, summary, time_to_event
+from evallib.present import safe_text
+from evallib.schemas import load_dataset
+from evallib.synthetic.demo import generate_demo, write_dataset, write_demo
+from evallib.synthetic.model import TrueEffects
+
+PERIOD = "2021-04-01..2022-11-30"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    write_demo(folder)
+    return load_dataset(folder)
+
+
+@pytest.fixture(scope="module")
+def large_effect(tmp_path_factory):
+    """3,000 referrals with a large true effect of completing (log-odds -2)."""
+    tables, meta = generate_demo(n_people=3000, effects=TrueEffects(log_odds_any=-2.0, log_odds_da=-2.0))
+    folder = tmp_path_factory.mktemp("large")
+    write_dataset(tables, meta, folder)
+    return load_dataset(folder)
+
+
+def test_demo_comparison_is_called_inconclusive(demo):
+    ev = evaluation.evaluate(demo, PERIOD, suppress_below=0)
+    w = evaluation.wording(ev, "any")
+    assert w.verdict == "inconclusive" and not w.significant
+    text = summary.summary_markdown(ev)
+    assert "should not be taken to mean that it has no effect" in text
+    assert "no effect" not in text.replace("should not be taken to mean that it has no effect", "")
+    assert "could have been reliably detected" in text   # the minimum detectable difference
+
+
+def test_large_effect_is_called_significant(large_effect):
+    ev = evaluation.evaluate(large_effect, "2021-04-01..2022-11-30")
+    w = evaluation.wording(ev, "any")
+    assert w.verdict == "significant_reduction" and w.significant
+    assert "statistically significant" in summary.summary_markdown(ev)
+    adj = adjusted.adjusted_estimates(ev, "any")
+    assert adj.logistic is not None and adj.logistic["odds_ratio"] < 1 and adj.logistic["p_value"] < 0.05
+    assert adj.propensity is not None and adj.propensity.difference < 0
+    table = adjusted.adjusted_table(ev, ev.comparisons["any"], adj)
+    assert len(table) == 3 and "Propensity" in table["Estimate"].iloc[2]
+    assert "conclusion" in adjusted.conclusion_sentence(ev.comparisons["any"], adj)
+    bal = adjusted.balance_display(ev, adj)
+    assert {"Covariate", "|SMD| before", "|SMD| after weighting"} <= set(bal.columns)
+    assert adjusted.overlap_figure(ev, adj) is not None
+    tte = time_to_event.time_to_event(ev, "any")
+    assert tte.logrank is not None and tte.cox is not None and tte.enough_events
+    assert tte.cox["hazard_ratio"] < 1
+
+
+SMALL = re.compile(r"(?<![\d.])[1-4](?![\d.%])")
+
+
+def _cells(df):
+    return [str(v) for v in df.drop(columns=[c for c in df.columns if c in ("Characteristic", "Group", "Span",
+                                                                           "Analysis", "Measure", "Covariate")]).to_numpy().ravel()]
+
+
+def test_published_tables_show_no_small_count(demo):
+    ev = evaluation.evaluate(demo, PERIOD)
+    for df in (groups.table_one(ev), before_after.before_after_table(ev)):
+        for cell in _cells(df):
+            count = cell.split(" (")[0]
+            assert not SMALL.fullmatch(count), f"small count {cell!r} published"
+    flow = evaluation.published_flow(ev)
+    assert not flow["People"].isin(["1", "2", "3", "4"]).any()
+    risk = time_to_event.at_risk_table(time_to_event.time_to_event(ev), 3, ev.rule)
+    for cell in _cells(risk.drop(columns="Still followed")):
+        assert not SMALL.fullmatch(cell)
+
+
+def test_table_one_shows_the_selection(large_effect):
+    ev = evaluation.evaluate(large_effect, PERIOD)
+    t1 = groups.table_one(ev).set_index("Characteristic")
+    assert any(c.startswith("Completers (n = ") for c in t1.columns)
+    high_smd = float(t1.loc["  high", "SMD"])
+    assert high_smd < -0.1          # completers are less often high risk: confounding is visible
+
+
+def test_sensitivity_has_holm_and_four_rows(large_effect):
+    ev = evaluation.evaluate(large_effect, PERIOD)
+    s = sensitivity.sensitivity_table(ev)
+    assert len(s) == 4 and "Holm-adjusted p" in s.columns
+    raw = [float(x) for x in s["p-value"] if x]
+    holm = [float(x) for x in s["Holm-adjusted p"] if x]
+    assert all(h >= r - 1e-12 for h, r in zip(holm, raw, strict=True))
+
+
+def test_headline_table_layout(large_effect):
+    ev = evaluation.evaluate(large_effect, PERIOD)
+    head = summary.headline_table(ev, time_to_event.time_to_event(ev))
+    assert list(head.columns) == ["Measure", "Completers", "Non-completers", "Difference", "Significant", "p-value"]
+    assert head["Difference"].iloc[0].endswith("percentage points")
+    assert len(head) == 4
+
+
+def test_messages_never_carry_counts():
+    assert safe_text("Only 13 people in the smaller outcome group", 5) == "Few people in the smaller outcome group"
+    assert "6" not in safe_text("6 treated people have scores outside the range", 5)
+    assert safe_text("Only 13 people", 0) == "Only 13 people"   # suppression off: left as it is
+
+
+def test_not_for_publication_banner_when_suppression_off(demo):
+    assert "NOT FOR PUBLICATION" in evaluation.cover_html(evaluation.evaluate(demo, "2021-22", suppress_below=0))
+    assert "NOT FOR PUBLICATION" not in evaluation.cover_html(evaluation.evaluate(demo, "2021-22"))
