@@ -27,6 +27,7 @@ Rules every section follows (``docs/partner-outcomes.md``):
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,6 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linprog
 
 from evallib import stats
 from evallib.disclosure import DisclosureRule, suppress
@@ -63,19 +65,16 @@ BAND_LABELS = {"standard": "Standard (0-9)", "medium": "Medium (10-13)", "high":
                "missing": "Not recorded", "all": "All"}
 _ANSWER_LEVELS = ("yes", "no", "unknown", "nr")
 _DOMAIN_LEVELS = (*CHANGE_LEVELS, "unknown", "nr")
-_ENGAGED_GROUPS = ("completed", "not_completed", "other")
+_ENGAGED_GROUPS = ("completed", "other")
 #: Rows of the feels-safer and abuse-reduced tables: engaged partners by where their
 #: (ex-)partner stands on a core programme, then the totals.
 ANSWER_GROUPS = {
-    "completed": "Engaged; (ex-)partner completed a programme",
-    "not_completed": "Engaged; (ex-)partner left a programme without completing",
-    "other": "Engaged; (ex-)partner still on a programme or not started",
+    "completed": "Whose (ex-)partner completed a programme",
+    "other": "Whose (ex-)partner has not completed (left, still on a programme, or not started)",
     "engaged": "All engaged partners",
-    "not_engaged": "Did not engage",
-    "all": "All partners offered support",
 }
-_GROUP_OF_STATUS = {"completed": "completed", "not_completed": "not_completed",
-                    "ongoing": "other", "not_started": "other"}
+_GROUP_OF_STATUS = {"completed": "completed", "not_completed": "other", "ongoing": "other",
+                    "not_started": "other"}
 
 # Okabe-Ito colours (evallib.figures.PALETTE) for bands and changes; grey for "no change".
 _BAND_COLOURS = {"standard": "#56B4E9", "medium": "#E69F00", "high": "#D55E00"}
@@ -93,6 +92,11 @@ class _Cells:
     def __init__(self) -> None:
         self.values: dict[str, int] = {}
         self.sums: list[tuple[str, list[str]]] = []
+
+    def copy(self) -> _Cells:
+        other = _Cells()
+        other.values, other.sums = dict(self.values), list(self.sums)
+        return other
 
     def add(self, key: str, value: int) -> None:
         if key in self.values:
@@ -118,68 +122,31 @@ def _counts(series: pd.Series, levels: Sequence[str], missing: str = "nr") -> pd
     return v.value_counts().reindex(list(levels), fill_value=0).astype(int)
 
 
-def _register(p: pd.DataFrame) -> _Cells:
-    """Every count the report publishes, from the person-level partners frame."""
+def _engaged(p: pd.DataFrame) -> np.ndarray:
+    """``engaged`` as plain booleans (required by the contract; empty would count as not engaged)."""
+    return p["engaged"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def _register_base(p: pd.DataFrame) -> _Cells:
+    """Every count the report publishes except the DASH ones (see :func:`_dash_views`)."""
     c = _Cells()
-    offered = len(p)
-    c.add("offered", offered)
+    c.add("offered", len(p))
 
     # -- engagement ------------------------------------------------------------------
     contact = p["contact_made"].astype("boolean").map({True: "yes", False: "no"}, na_action="ignore")
     c.add_many("contact", _counts(contact, ("yes", "no", "nr")))
     c.total("offered", ["contact.yes", "contact.no", "contact.nr"])
-    engaged = p["engaged"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    engaged = _engaged(p)
     c.add("engaged.yes", int(engaged.sum()))
     c.add("engaged.no", int((~engaged).sum()))
     c.total("offered", ["engaged.yes", "engaged.no"])
     c.add_many("support", _counts(p["support"], ("declined", "single", "multiple", "nr")))
     c.total("offered", [f"support.{k}" for k in ("declined", "single", "multiple", "nr")])
 
-    # -- DASH band at first x last contact -------------------------------------------------
-    bands = [*DASH_BANDS, "missing"]
-    xt = dash_change_summary(p) if offered else pd.DataFrame(0, index=bands, columns=bands)
-    for s in bands:
-        for e in bands:
-            c.add(f"dash.{s}.{e}", int(xt.loc[s, e]))
-    for s in bands:
-        c.total(f"dash.{s}.all", [f"dash.{s}.{e}" for e in bands])
-        c.total(f"dash.all.{s}", [f"dash.{e}.{s}" for e in bands])
-    c.total("offered", [f"dash.{s}.all" for s in bands])
-    c.total("offered", [f"dash.all.{e}" for e in bands])
-    # bands among partners with both scores (the paired comparison)
-    for b in DASH_BANDS:
-        c.total(f"dash.{b}.both", [f"dash.{b}.{e}" for e in DASH_BANDS])
-        c.total(f"dash.both.{b}", [f"dash.{s}.{b}" for s in DASH_BANDS])
-
-    # -- risk change (band at last contact against band at first) -------------------------
-    order = {b: i for i, b in enumerate(DASH_BANDS)}
-    pairs = [(s, e) for s in DASH_BANDS for e in DASH_BANDS]
-    c.total("change.improved", [f"dash.{s}.{e}" for s, e in pairs if order[e] < order[s]])
-    c.total("change.no_change", [f"dash.{s}.{e}" for s, e in pairs if order[e] == order[s]])
-    c.total("change.deteriorated", [f"dash.{s}.{e}" for s, e in pairs if order[e] > order[s]])
-    c.total("change.assessable", ["change.improved", "change.no_change", "change.deteriorated"])
-    c.total("change.assessable", [f"dash.{b}.both" for b in DASH_BANDS])
-    c.total("change.assessable", [f"dash.both.{b}" for b in DASH_BANDS])
-    c.total("change.not_assessable", [f"dash.{s}.missing" for s in bands]
-            + [f"dash.missing.{e}" for e in DASH_BANDS])
-    c.total("offered", ["change.assessable", "change.not_assessable"])
-
-    # -- paired high risk (2x2, a regrouping of the cross-table) ---------------------------
-    lower = ("standard", "medium")
-    c.total("hr.high_lower", [f"dash.high.{e}" for e in lower])
-    c.total("hr.lower_high", [f"dash.{s}.high" for s in lower])
-    c.total("hr.lower_lower", [f"dash.{s}.{e}" for s in lower for e in lower])
-    c.total("dash.high.both", ["dash.high.high", "hr.high_lower"])
-    c.total("dash.both.high", ["dash.high.high", "hr.lower_high"])
-    c.total("hr.lower_first", ["hr.lower_high", "hr.lower_lower"])
-    c.total("hr.lower_last", ["hr.high_lower", "hr.lower_lower"])
-    c.total("change.assessable", ["dash.high.both", "hr.lower_first"])
-    c.total("change.assessable", ["dash.both.high", "hr.lower_last"])
-
     # -- feels safer, abuse reduced: engaged partners by the (ex-)partner's programme ------
-    status = p["programme_status"].astype("string").map(_GROUP_OF_STATUS)
-    group = pd.Series(np.where(engaged, status.fillna("other").to_numpy(dtype=object), "not_engaged"),
-                      index=p.index, dtype="string")
+    status = p["programme_status"].astype("string").map(_GROUP_OF_STATUS).fillna("other")
+    group = pd.Series(np.where(engaged, status.to_numpy(dtype=object), "not_engaged"), index=p.index,
+                      dtype="string")
     group_counts = _counts(group, (*_ENGAGED_GROUPS, "not_engaged"))
     for g in _ENGAGED_GROUPS:
         c.add(f"grp.{g}", int(group_counts[g]))
@@ -189,18 +156,15 @@ def _register(p: pd.DataFrame) -> _Cells:
         xa = pd.crosstab(pd.Categorical(group, [*_ENGAGED_GROUPS, "not_engaged"]),
                          pd.Categorical(answers, list(_ANSWER_LEVELS)), dropna=False)
         xa.index, xa.columns = list(xa.index.astype(str)), list(xa.columns.astype(str))
-        for g in (*_ENGAGED_GROUPS, "not_engaged"):
+        for g in _ENGAGED_GROUPS:
             for lvl in _ANSWER_LEVELS:
-                c.add(f"{short}.{g}.{lvl}", int(xa.loc[g, lvl]) if len(p) else 0)
-        for lvl in _ANSWER_LEVELS:
-            c.total(f"{short}.engaged.{lvl}", [f"{short}.{g}.{lvl}" for g in _ENGAGED_GROUPS])
-            c.total(f"{short}.all.{lvl}", [f"{short}.engaged.{lvl}", f"{short}.not_engaged.{lvl}"])
-        for g in (*_ENGAGED_GROUPS, "engaged", "not_engaged", "all"):
+                c.add(f"{short}.{g}.{lvl}", int(xa.loc[g, lvl]))
             c.total(f"{short}.{g}.answered", [f"{short}.{g}.yes", f"{short}.{g}.no"])
-        totals = {**{g: f"grp.{g}" for g in _ENGAGED_GROUPS}, "engaged": "engaged.yes",
-                  "not_engaged": "engaged.no", "all": "offered"}
-        for g, key in totals.items():
-            c.total(key, [f"{short}.{g}.answered", f"{short}.{g}.unknown", f"{short}.{g}.nr"])
+            c.total(f"grp.{g}", [f"{short}.{g}.answered", f"{short}.{g}.unknown", f"{short}.{g}.nr"])
+        for lvl in (*_ANSWER_LEVELS, "answered"):
+            c.total(f"{short}.engaged.{lvl}", [f"{short}.{g}.{lvl}" for g in _ENGAGED_GROUPS])
+        # Partners who did not engage are not asked; an answer recorded for one is counted here.
+        c.add(f"{short}.not_engaged.recorded", int(xa.loc["not_engaged", ["yes", "no", "unknown"]].sum()))
 
     # -- OPCC outcome domains (engaged partners) ------------------------------------------
     eng = p[engaged]
@@ -210,7 +174,7 @@ def _register(p: pd.DataFrame) -> _Cells:
         c.total(f"dom.{d}.assessed", [f"dom.{d}.{lvl}" for lvl in CHANGE_LEVELS])
         c.total("engaged.yes", [f"dom.{d}.assessed", f"dom.{d}.unknown", f"dom.{d}.nr"])
     recorded = p.loc[~engaged, list(DOMAINS)].notna().any(axis=1)
-    c.add("dom.not_engaged_recorded", int(recorded.sum()))
+    c.add("dom.not_engaged.recorded", int(recorded.sum()))
 
     # -- children: one row per person whose (ex-)partner was offered support --------------
     people = p.sort_values(["offered_date", "partner_id"], kind="stable").drop_duplicates("person_id")
@@ -220,8 +184,142 @@ def _register(p: pd.DataFrame) -> _Cells:
     c.add("ch.unknown", int(kids.isna().sum()))
     c.total("ch.known", ["ch.with", "ch.none"])
     c.total("ch.people", ["ch.known", "ch.unknown"])
-    c.add("ch.children", int(kids.sum(min_count=0)) if kids.notna().any() else 0)
+    c.add("ch.children", int(kids.fillna(0).sum()))
     return c
+
+
+# -- DASH: the cross-table and the views published from it --------------------------------
+
+_BANDS = (*DASH_BANDS, "missing")
+_INTERIOR = tuple((s, e) for s in _BANDS for e in _BANDS)
+
+#: Views of the DASH cross-table, from the most to the least detailed. The report
+#: publishes the first level whose cells, after suppression, reveal no small count of
+#: the cross-table (see :func:`from_partners`).
+DASH_LEVELS = (("cross", "bands", "change", "high_risk"), ("bands", "change", "high_risk"),
+               ("bands", "change"), ("bands",), ())
+
+
+def _dash_views(views: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each published DASH count as the cross-table cells it adds up."""
+    order = {b: i for i, b in enumerate(DASH_BANDS)}
+    both = [(s, e) for s in DASH_BANDS for e in DASH_BANDS]
+    lower = ("standard", "medium")
+    out: dict[str, list[tuple[str, str]]] = {"offered": list(_INTERIOR)}
+    views = set(views)
+    if "cross" in views:
+        out.update({f"dash.{s}.{e}": [(s, e)] for s, e in _INTERIOR})
+    if "bands" in views:
+        out.update({f"dash.{s}.all": [(s, e) for e in _BANDS] for s in _BANDS})
+        out.update({f"dash.all.{e}": [(s, e) for s in _BANDS] for e in _BANDS})
+    if "change" in views or "high_risk" in views:
+        out["change.assessable"] = both
+    if "change" in views:
+        out["change.improved"] = [(s, e) for s, e in both if order[e] < order[s]]
+        out["change.no_change"] = [(s, e) for s, e in both if order[e] == order[s]]
+        out["change.deteriorated"] = [(s, e) for s, e in both if order[e] > order[s]]
+        out["change.not_assessable"] = [k for k in _INTERIOR if k not in both]
+    if "high_risk" in views:
+        out.update({
+            "hr.high_high": [("high", "high")],
+            "hr.high_lower": [("high", e) for e in lower],
+            "hr.lower_high": [(s, "high") for s in lower],
+            "hr.lower_lower": [(s, e) for s in lower for e in lower],
+            "hr.high_first": [("high", e) for e in DASH_BANDS],
+            "hr.high_last": [(s, "high") for s in DASH_BANDS],
+            "hr.lower_first": [(s, e) for s in lower for e in DASH_BANDS],
+            "hr.lower_last": [(s, e) for s in DASH_BANDS for e in lower],
+        })
+    return out
+
+
+def _add_dash(c: _Cells, interior: dict[tuple[str, str], int], views: dict[str, list[tuple[str, str]]]) -> None:
+    """Add the DASH cells of ``views`` and the sums between them to the register."""
+    for key, members in views.items():
+        if key != "offered":
+            c.add(key, sum(interior[m] for m in members))
+    members_of = {k: frozenset(v) for k, v in views.items()}
+    # Declare every published count that is exactly the sum of other published counts
+    # with disjoint cells: rows and columns of the cross-table, the bands adding up to
+    # all offered, improved + no change + deteriorated, the 2x2's rows and columns.
+    candidates = {
+        "offered": [[f"dash.{s}.all" for s in _BANDS], [f"dash.all.{e}" for e in _BANDS],
+                    ["change.assessable", "change.not_assessable"]],
+        "change.assessable": [["change.improved", "change.no_change", "change.deteriorated"],
+                              ["hr.high_first", "hr.lower_first"], ["hr.high_last", "hr.lower_last"]],
+        "hr.high_first": [["hr.high_high", "hr.high_lower"]],
+        "hr.high_last": [["hr.high_high", "hr.lower_high"]],
+        "hr.lower_first": [["hr.lower_high", "hr.lower_lower"]],
+        "hr.lower_last": [["hr.high_lower", "hr.lower_lower"]],
+        **{f"dash.{s}.all": [[f"dash.{s}.{e}" for e in _BANDS]] for s in _BANDS},
+        **{f"dash.all.{e}": [[f"dash.{s}.{e}" for s in _BANDS]] for e in _BANDS},
+        **{f"hr.{k}": [[f"dash.{s}.{e}" for s, e in cells]] for k, cells in (
+            ("high_high", [("high", "high")]), ("high_lower", [("high", "standard"), ("high", "medium")]),
+            ("lower_high", [("standard", "high"), ("medium", "high")]))},
+        **{f"change.{k}": [[f"dash.{s}.{e}" for s, e in _dash_views(["change"])[f"change.{k}"]]]
+           for k in ("improved", "no_change", "deteriorated", "not_assessable")},
+    }
+    for total, options in candidates.items():
+        if total not in views:
+            continue
+        for parts in options:
+            if all(p in views for p in parts) and frozenset().union(*(members_of[p] for p in parts)) \
+                    == members_of[total] and sum(len(members_of[p]) for p in parts) == len(members_of[total]):
+                c.sums.append((total, parts))
+
+
+def _dash_audit(views: dict[str, list[tuple[str, str]]], interior: dict[tuple[str, str], int],
+                shown: dict[str, bool], rule: DisclosureRule) -> tuple[bool, set[tuple[str, str]]]:
+    """Check that the published DASH counts give away no small count of the cross-table.
+
+    The cross-table's cells are the unknowns; each published (shown) count is a linear
+    equation on them. For every hidden published count and every cross-table cell
+    holding a count from 1 to ``threshold - 1``, the smallest and largest values
+    consistent with what is shown (linear programming, cells non-negative) must differ
+    by at least ``rule.protection``, as :func:`evallib.disclosure.suppress` requires of
+    the cells it hides. This catches what suppression of the published table alone
+    cannot see: a small cell that is never published but is the difference of two
+    published counts (moving from medium to standard = improved - high to lower).
+
+    Returns
+    -------
+    (ok, determined)
+        ``ok``: nothing small can be worked out. ``determined``: the cross-table cells
+        whose value follows exactly from what is shown (safe to show, since showing
+        them adds nothing).
+    """
+    idx = {k: i for i, k in enumerate(_INTERIOR)}
+
+    def row(members):
+        r = np.zeros(len(_INTERIOR))
+        r[[idx[m] for m in members]] = 1.0
+        return r
+
+    truth = np.array([interior[k] for k in _INTERIOR], dtype=float)
+    eq_keys = [k for k in views if shown.get(k, False)]
+    a_eq = np.array([row(views[k]) for k in eq_keys]) if eq_keys else None
+    b_eq = a_eq @ truth if eq_keys else None
+
+    def bounds(vec) -> tuple[float, float]:
+        out = []
+        for sign in (1.0, -1.0):
+            res = linprog(sign * vec, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            if res.status == 3:
+                out.append(math.inf)
+                continue
+            out.append(sign * res.fun)
+        return out[0], out[1]
+
+    def width(vec) -> float:
+        lo, hi = bounds(vec)
+        return math.inf if math.isinf(hi) else math.floor(hi + 1e-6) - math.ceil(lo - 1e-6)
+
+    targets = [row(views[k]) for k in views if not shown.get(k, False)]
+    if rule.active:
+        targets += [row([k]) for k in _INTERIOR if 1 <= interior[k] < rule.threshold]
+    ok = all(width(t) >= rule.protection for t in targets)
+    determined = {k for k in _INTERIOR if width(row([k])) < 1}
+    return ok, determined
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,7 +343,7 @@ class Section:
         The same published numbers for the CSV: counts as published (``[c]`` where
         hidden), rates and interval limits as proportions (empty where not shown).
     footnote : str
-        Symbols used in the table.
+        What the symbols in the table mean.
     text : str
         Markdown: what the table shows, in sentences, each number with its n.
     """
@@ -276,14 +374,14 @@ class PartnerReport:
     """The counts of one PSS report, raw and published.
 
     Build it with :func:`build` (from a dataset) or :func:`from_partners` (from a frame
-    made by :func:`evallib.outcomes.partners.partner_frame`). ``partners`` is
-    person-level: never publish it. Everything else a section shows comes from
+    made by :func:`evallib.outcomes.partners.partner_frame`). ``partners`` and ``raw``
+    are internal: never publish them. Everything a section shows comes from
     ``published``.
 
     Attributes
     ----------
     partners : pandas.DataFrame
-        One row per partner offered support in the period.
+        One row per partner offered support in the period (person-level).
     rule : DisclosureRule
     period : Period
     area_name : str
@@ -291,11 +389,17 @@ class PartnerReport:
     partners_supplied : bool
         Whether the dataset had a ``partners`` table at all.
     raw : pandas.Series
-        Every cell's true count, by key (internal).
+        Every published cell's true count, by key (internal).
     published : pandas.Series
-        ``Int64``: the count as published (rounded if the rule rounds), ``<NA>`` if hidden.
+        ``Int64``: the count as published (rounded if the rule rounds), ``<NA>`` if
+        hidden or, for a DASH view not published at all, withheld.
     reasons : pandas.Series
-        Why a cell is hidden (``primary``, ``secondary``) or ``""``.
+        Why a cell is not shown: ``primary``, ``secondary``, ``withheld`` or ``""``.
+    dash_views : tuple of str
+        The DASH views published (a level of :data:`DASH_LEVELS`).
+    cross_table : dict
+        ``(first band, last band) -> count`` as published in the cross-table, ``None``
+        where not shown.
     """
 
     partners: pd.DataFrame
@@ -307,16 +411,17 @@ class PartnerReport:
     raw: pd.Series
     published: pd.Series
     reasons: pd.Series
+    dash_views: tuple[str, ...]
+    cross_table: dict[tuple[str, str], int | None]
 
     # -- access to published cells ----------------------------------------------------------
     def shown(self, key: str) -> bool:
         """Whether the cell is published."""
-        return not pd.isna(self.published[key])
+        return key in self.published.index and not pd.isna(self.published[key])
 
     def count(self, key: str) -> int | None:
-        """The published count, or ``None`` if hidden."""
-        v = self.published[key]
-        return None if pd.isna(v) else int(v)
+        """The published count, or ``None`` if not shown."""
+        return int(self.published[key]) if self.shown(key) else None
 
     def text(self, key: str) -> str:
         """The published count as text: ``1,234`` or the symbol."""
@@ -333,7 +438,7 @@ class PartnerReport:
         x, n = self.count(num), self.count(den)
         out = {"count": x, "of": n, "rate": None, "ci_low": None, "ci_high": None}
         if x is not None and n is not None and n > 0:
-            x = min(x, n)  # rounding both parts could in principle cross
+            x = min(x, n)  # rounding both parts independently could in principle cross
             lo, hi = stats.proportion_ci(x, n)
             out.update(rate=x / n, ci_low=lo, ci_high=hi)
         return out
@@ -395,11 +500,57 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
                   extract_date: date | None = None, partners_supplied: bool = True) -> PartnerReport:
     """The report from a prepared partners frame (:func:`~evallib.outcomes.partners.partner_frame`).
 
-    All cells are protected in one call to :func:`evallib.disclosure.suppress`, with
-    every sum between them declared, so that no hidden count can be worked out from
-    any combination of the tables, sentences and figures the report publishes.
+    How the counts are protected:
+
+    1. All published counts (engagement, answers, domains, children and the DASH
+       views) go through one call to :func:`evallib.disclosure.suppress`, with every
+       sum between them declared, so that a count hidden in one table cannot be worked
+       out from another table sharing its total.
+    2. The DASH views are all sums of one cross-table (band at first by band at last
+       contact). If that table has no small cell it is published whole. Otherwise its
+       cells are not published, and the most detailed set of views (:data:`DASH_LEVELS`)
+       is chosen under which no small cell of the cross-table, and no hidden published
+       count, can be worked out from what is shown (:func:`_dash_audit`); the
+       cross-table then shows only the cells that follow from the views anyway.
     """
-    cells = _register(p)
+    base = _register_base(p)
+    bands = list(_BANDS)
+    xt = dash_change_summary(p) if len(p) else pd.DataFrame(0, index=bands, columns=bands)
+    interior = {(s, e): int(xt.loc[s, e]) for s, e in _INTERIOR}
+    any_small = rule.active and any(1 <= v < rule.threshold for v in interior.values())
+    levels = DASH_LEVELS[1:] if any_small else DASH_LEVELS[:1]
+    all_keys = _dash_views(DASH_LEVELS[0])
+    for i, level in enumerate(levels):
+        views = _dash_views(level)
+        cells = base.copy()
+        _add_dash(cells, interior, views)
+        st = _suppress(cells, rule)
+        shown = st.mask["n"].eq(False).to_dict()
+        if "cross" in level:
+            cross = {k: (None if not shown[f"dash.{k[0]}.{k[1]}"] else
+                         int(st.values.loc[f"dash.{k[0]}.{k[1]}", "n"])) for k in _INTERIOR}
+            break
+        ok, determined = _dash_audit(views, interior, shown, rule)
+        if ok or i == len(levels) - 1:
+            rounded = rule.round_counts(np.array([interior[k] for k in _INTERIOR]))
+            cross = {k: (int(v) if k in determined else None) for k, v in zip(_INTERIOR, rounded, strict=True)}
+            break
+    raw = pd.Series(cells.values, dtype="Int64")
+    published = st.values["n"].astype("Int64")
+    reasons = st.reasons["n"].astype(str)
+    withheld = [k for k in all_keys if k not in published.index]
+    if withheld:
+        published = pd.concat([published, pd.Series(pd.NA, index=withheld, dtype="Int64")])
+        reasons = pd.concat([reasons, pd.Series("withheld", index=withheld, dtype=str)])
+    return PartnerReport(
+        partners=p, rule=rule, period=parse_period(period), area_name=area_name, extract_date=extract_date,
+        partners_supplied=partners_supplied, raw=raw, published=published, reasons=reasons,
+        dash_views=tuple(level), cross_table=cross,
+    )
+
+
+def _suppress(cells: _Cells, rule: DisclosureRule):
+    """One :func:`~evallib.disclosure.suppress` call over the whole register."""
     keys = list(cells.values)
     table = pd.DataFrame({"n": [cells.values[k] for k in keys]}, index=keys)
     seen: set[tuple[str, tuple[str, ...]]] = set()
@@ -409,11 +560,7 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
         if sig not in seen:
             seen.add(sig)
             equations.append(((total, "n"), [(m, "n") for m in members]))
-    st = suppress(table, rule, count_columns=["n"], equations=equations)
-    return PartnerReport(
-        partners=p, rule=rule, period=parse_period(period), area_name=area_name, extract_date=extract_date,
-        partners_supplied=partners_supplied, raw=table["n"], published=st.values["n"], reasons=st.reasons["n"],
-    )
+    return suppress(table, rule, count_columns=["n"], equations=equations)
 
 
 # ---------------------------------------------------------------------------------------
@@ -480,30 +627,42 @@ def engagement(r: PartnerReport) -> Section:
         ("Support: more than one incident of support", "support.multiple", "offered"),
         ("Support: not recorded", "support.nr", "offered"),
     ]
-    text = (f"Of the **{r.text('offered')}** partners and ex-partners offered support, contact was made with "
-            f"{r.phrase('contact.yes', 'offered')} and {r.phrase('engaged.yes', 'offered')} engaged. "
-            f"Support is not recorded for {r.phrase('support.nr', 'offered')}.")
+    text = (f"**{r.text('offered')}** partners and ex-partners were offered support. "
+            f"Contact made: {r.phrase('contact.yes', 'offered')}. "
+            f"Engaged: {r.phrase('engaged.yes', 'offered')}. "
+            f"Support not recorded: {r.phrase('support.nr', 'offered')}.")
     return _list_section(r, "engagement", "Engagement with the Partner Support Service", rows, text)
 
 
 def dash_bands(r: PartnerReport) -> Section:
-    """DASH band at first contact (rows) by band at last contact (columns), missing counted."""
+    """DASH band at first contact (rows) by band at last contact (columns), missing counted.
+
+    When the cross-table holds small counts its inner cells are shown only where they
+    follow from the totals and summaries published anyway (:func:`from_partners`).
+    """
     bands = [*DASH_BANDS, "missing", "all"]
-    rows, data = [], []
-    for s in bands:
-        row = {"First contact": BAND_LABELS[s]}
-        drow = {"first_contact": s}
-        for e in bands:
-            key = "offered" if s == e == "all" else f"dash.{s}.{e}"
-            row[f"Last: {BAND_LABELS[e]}"] = r.text(key)
-            drow[f"last_{e}"] = r.text(key)
-        rows.append(row)
-        data.append(drow)
+    sym = r.rule.symbol
+
+    def cell(s: str, e: str) -> str:
+        if s == e == "all":
+            return r.text("offered")
+        if "all" in (s, e):
+            return r.text(f"dash.{s}.{e}")
+        v = r.cross_table[(s, e)]
+        return sym if v is None else f"{v:,}"
+
+    rows = [{"First contact": BAND_LABELS[s], **{f"Last: {BAND_LABELS[e]}": cell(s, e) for e in bands}}
+            for s in bands]
+    data = [{"first_contact": s, **{f"last_{e}": cell(s, e) for e in bands}} for s in bands]
     text = (f"DASH risk band at first contact (rows) against last contact (columns), for all "
-            f"{r.text('offered')} partners offered support. Both scores are recorded for "
-            f"{r.phrase('change.assessable', 'offered')}; the first score is missing for "
-            f"{r.phrase('dash.missing.all', 'offered')} and the last for "
+            f"{r.text('offered')} partners offered support, missing scores included. The first score is "
+            f"missing for {r.phrase('dash.missing.all', 'offered')} and the last for "
             f"{r.phrase('dash.all.missing', 'offered')}.")
+    if "cross" not in r.dash_views and "bands" in r.dash_views:
+        text += (f" Some inner cells hold counts from 1 to {r.rule.threshold - 1}, so an inner cell is shown "
+                 "only where it follows from the totals and the summaries below anyway.")
+    elif "bands" not in r.dash_views:
+        text += " The table cannot be shown without revealing small counts."
     return Section("dash_bands", "DASH risk band at first contact (rows) and last contact (columns)",
                    pd.DataFrame(rows), pd.DataFrame(data), r.footnote(), text)
 
@@ -522,11 +681,12 @@ def risk_change(r: PartnerReport) -> Section:
         ("Not assessable: a score missing", "change.not_assessable", "offered"),
         ("All partners offered support", "offered", None),
     ]
-    text = (f"Of the partners with a DASH score at both first and last contact, the band was lower at last "
-            f"contact for {r.phrase('change.improved', 'change.assessable')} and higher for "
-            f"{r.phrase('change.deteriorated', 'change.assessable')}. The change cannot be assessed for "
-            f"{r.phrase('change.not_assessable', 'offered')} partners offered support, whose first or last "
-            "score is missing; they are not counted as improved or unchanged.")
+    text = (f"Partners with a DASH score at both first and last contact: "
+            f"{r.phrase('change.assessable', 'offered')} of those offered support. Of them, the band was "
+            f"**lower** at last contact for {r.phrase('change.improved', 'change.assessable')} and **higher** for "
+            f"{r.phrase('change.deteriorated', 'change.assessable')}. The other "
+            f"{r.text('change.not_assessable')} have a score missing: their change is unknown, and they are "
+            "counted as not assessable, never as unchanged. A lower score within the same band is no change.")
     return _list_section(r, "risk_change", "Change in DASH risk band, first to last contact", rows, text)
 
 
@@ -548,7 +708,7 @@ def mcnemar_high_risk(r: PartnerReport) -> dict[str, Any]:
         when undefined), ``table`` (the published 2x2 as ``[[hh, hl], [lh, ll]]``,
         ``None`` for hidden cells) and ``reason`` (why not shown, or a note).
     """
-    keys = [["dash.high.high", "hr.high_lower"], ["hr.lower_high", "hr.lower_lower"]]
+    keys = [["hr.high_high", "hr.high_lower"], ["hr.lower_high", "hr.lower_lower"]]
     table = [[r.count(k) for k in row] for row in keys]
     out: dict[str, Any] = {"shown": False, "statistic": None, "df": None, "p_value": None,
                            "correction": True, "table": table, "reason": ""}
@@ -579,9 +739,9 @@ def high_risk(r: PartnerReport) -> Section:
     """
     heads = {"hh": "High risk at last contact", "hl": "Not high risk at last contact"}
     rows = [
-        ("High risk at first contact", "dash.high.high", "hr.high_lower", "dash.high.both"),
+        ("High risk at first contact", "hr.high_high", "hr.high_lower", "hr.high_first"),
         ("Not high risk at first contact", "hr.lower_high", "hr.lower_lower", "hr.lower_first"),
-        ("All with both scores", "dash.both.high", "hr.lower_last", "change.assessable"),
+        ("All with both scores", "hr.high_last", "hr.lower_last", "change.assessable"),
     ]
     disp = pd.DataFrame([{"": lab, heads["hh"]: r.text(a), heads["hl"]: r.text(b), "All": r.text(t)}
                          for lab, a, b, t in rows])
@@ -589,9 +749,10 @@ def high_risk(r: PartnerReport) -> Section:
                          for lab, a, b, t in rows])
     test = mcnemar_high_risk(r)
     parts = [
-        f"Of the partners with both scores, {r.phrase('dash.high.both', 'change.assessable')} were at high risk "
-        f"at first contact and {r.phrase('dash.both.high', 'change.assessable')} at last contact. "
-        f"{r.text('hr.high_lower')} moved out of high risk and {r.text('hr.lower_high')} moved into it."
+        f"Partners with both scores at high risk (DASH 14+) at first contact: "
+        f"{r.phrase('hr.high_first', 'change.assessable')}; at last contact: "
+        f"{r.phrase('hr.high_last', 'change.assessable')}. Moved out of high risk: {r.text('hr.high_lower')}; "
+        f"moved into it: {r.text('hr.lower_high')}."
     ]
     if test["p_value"] is not None:
         fell = (r.count("hr.high_lower") or 0) > (r.count("hr.lower_high") or 0)
@@ -611,15 +772,14 @@ def high_risk(r: PartnerReport) -> Section:
                    disp, data, r.footnote(), " ".join(parts))
 
 
-def _answer_section(r: PartnerReport, short: str, name: str, caption: str, question: str) -> Section:
-    totals = {**{g: f"grp.{g}" for g in _ENGAGED_GROUPS}, "engaged": "engaged.yes",
-              "not_engaged": "engaged.no", "all": "offered"}
+def _answer_section(r: PartnerReport, short: str, name: str, caption: str, text: str) -> Section:
+    totals = {"completed": "grp.completed", "other": "grp.other", "engaged": "engaged.yes"}
     disp, data, z = [], [], False
     for g, label in ANSWER_GROUPS.items():
         k = f"{short}.{g}"
         pct = r.pct_ci(f"{k}.yes", f"{k}.answered")
         z |= pct == NOT_APPLICABLE
-        disp.append({"Partners": label, "Number": r.text(totals[g]), "Yes": r.text(f"{k}.yes"),
+        disp.append({"Engaged partners": label, "Number": r.text(totals[g]), "Yes": r.text(f"{k}.yes"),
                      "No": r.text(f"{k}.no"), "Unknown": r.text(f"{k}.unknown"),
                      "Not recorded": r.text(f"{k}.nr"),
                      "Yes, of those who answered": r.x_of_y(f"{k}.yes", f"{k}.answered"),
@@ -632,19 +792,31 @@ def _answer_section(r: PartnerReport, short: str, name: str, caption: str, quest
     data_df = pd.DataFrame(data)
     for col in ("rate", "ci_low", "ci_high"):
         data_df[col] = data_df[col].astype("Float64")
-    return Section(name, caption, pd.DataFrame(disp), data_df, r.footnote(z=z), question)
+    text += (f"\n\nThe {r.text('engaged.no')} partners who did not engage are not asked, and are not in the "
+             "table.")
+    if r.raw[f"{short}.not_engaged.recorded"] > 0:
+        text += (f" {r.text(f'{short}.not_engaged.recorded')} of them nonetheless have an answer recorded; "
+                 "it is not counted here.")
+    return Section(name, caption, pd.DataFrame(disp), data_df, r.footnote(z=z), text)
 
 
-def _answer_text(r: PartnerReport, short: str, group: str, who: str, verb: str) -> str:
+def _answer_text(r: PartnerReport, short: str, group: str, verb: str) -> str:
     """Rate among those who answered, how many answered, and the bounds over non-answers."""
     k = f"{short}.{group}"
-    total = {"completed": "grp.completed", "engaged": "engaged.yes"}[group]
-    text = (f"Of the {who} who answered, {r.phrase(f'{k}.yes', f'{k}.answered')} {verb}. "
-            f"{r.phrase(f'{k}.answered', total)} {who} answered; the others' answers are unknown or not recorded.")
+    total = {"completed": "grp.completed", "other": "grp.other", "engaged": "engaged.yes"}[group]
+    head = f"**{ANSWER_GROUPS[group]}**: "
+    rate = r.rate(f"{k}.yes", f"{k}.answered")
+    if rate["rate"] is None:
+        if rate["of"] == 0:
+            return head + "nobody answered."
+        return head + f"not shown: the numbers who did and did not {verb} include counts too small to publish."
+    text = (head + f"{r.phrase(f'{k}.yes', f'{k}.answered')} of those who answered {verb}. "
+            f"Answered: {r.phrase(f'{k}.answered', total)} of these partners; the others' answers are unknown "
+            f"({r.text(f'{k}.unknown')}) or not recorded ({r.text(f'{k}.nr')}).")
     y, a, n = r.count(f"{k}.yes"), r.count(f"{k}.answered"), r.count(total)
     if None not in (y, a, n) and n > 0 and a < n:
-        text += (f" Counting everyone, the share who {verb} lies between {_pc(y / n)} (if none of those without "
-                 f"an answer did) and {_pc((y + n - a) / n)} (if all of them did).")
+        text += (f" Counting everyone, the share who {verb} lies between {_pc(y / n)} (if none of those "
+                 f"without an answer do) and {_pc((y + n - a) / n)} (if all of them do).")
     return text
 
 
@@ -652,21 +824,16 @@ def feels_safer(r: PartnerReport) -> Section:
     """Partners who feel safer, of those who answered, by the (ex-)partner's programme.
 
     The published measure (seed 001) is engaged partners whose (ex-)partner completed;
-    the table also gives every other group and all engaged partners, so the reader can
+    the table also gives the other engaged partners and all of them, so the reader can
     see whether the headline group is typical.
     """
-    text = (_answer_text(r, "fs", "completed", "engaged partners whose (ex-)partner completed a programme",
-                         "feel safer") + "\n\n"
-            + _answer_text(r, "fs", "engaged", "engaged partners (whatever their (ex-)partner's programme)",
-                           "feel safer"))
+    text = "\n\n".join(_answer_text(r, "fs", g, "feel safer") for g in ("completed", "engaged"))
     return _answer_section(r, "fs", "feels_safer", "Partners who feel safer at last contact", text)
 
 
 def abuse_reduced(r: PartnerReport) -> Section:
     """Partners reporting that the person's use of abuse has reduced, of those who answered."""
-    text = (_answer_text(r, "ar", "engaged", "engaged partners", "report that the abuse has reduced") + "\n\n"
-            + _answer_text(r, "ar", "completed", "engaged partners whose (ex-)partner completed a programme",
-                           "report that the abuse has reduced"))
+    text = "\n\n".join(_answer_text(r, "ar", g, "say the abuse has reduced") for g in ("engaged", "completed"))
     return _answer_section(r, "ar", "abuse_reduced",
                            "Partners reporting that the person's use of abuse has reduced", text)
 
@@ -699,8 +866,8 @@ def domains(r: PartnerReport) -> Section:
     for col in data_df.columns[data_df.columns.str.contains("rate|ci_")]:
         data_df[col] = data_df[col].astype("Float64")
     text = _domain_text(r)
-    if r.raw["dom.not_engaged_recorded"] > 0:
-        text += (f"\n\n{r.text('dom.not_engaged_recorded')} partners who did not engage nonetheless have an "
+    if r.raw["dom.not_engaged.recorded"] > 0:
+        text += (f"\n\n{r.text('dom.not_engaged.recorded')} partners who did not engage nonetheless have an "
                  "outcome recorded; they are not in this table.")
     return Section("domains", "Outcome domains at last contact, engaged partners", pd.DataFrame(disp), data_df,
                    r.footnote(z=z), text)
@@ -806,18 +973,33 @@ def key_rates_figure(r: PartnerReport) -> FigureWithAlt:
                      "ci_low": x["ci_low"], "ci_high": x["ci_high"],
                      "n": np.nan if x["rate"] is None else x["of"]})
     t = pd.DataFrame(rows)
-    fs = r.rate("fs.completed.yes", "fs.completed.answered")
-    if fs["rate"] is not None:
-        title = (f"Felt safer: {_pc(fs['rate'])} of {fs['of']} who answered, "
-                 f"but anywhere from {_pc(fs['ci_low'])} to {_pc(fs['ci_high'])}")
-    else:
-        title = "Partner outcomes, each with its 95% interval"
-    fig = rate_intervals(t, title=title, xlabel="Percentage, with 95% interval (n = partners it is a percentage of)")
+    title = "Partner outcomes, each with its 95% interval"
+    for num, den, who in (("fs.completed.yes", "fs.completed.answered", "partners of completers"),
+                          ("fs.engaged.yes", "fs.engaged.answered", "engaged partners")):
+        fs = r.rate(num, den)
+        if fs["rate"] is not None:
+            title = (f"{_pc(fs['rate'])} of the {fs['of']:,} {who} who answered felt safer; "
+                     f"the 95% interval runs from {_pc(fs['ci_low'])} to {_pc(fs['ci_high'])}")
+            break
+    fig = rate_intervals(t, title="", xlabel="%, with 95% interval (n: the number it is a percentage of)")
+    _title(fig, title)
     alt_parts = []
     for label, num, den in specs:
         alt_parts.append(f"{label}: {r.phrase(num, den)}")
     alt = "Dot and interval chart of the main partner outcomes. " + "; ".join(alt_parts) + "."
     return FigureWithAlt(fig, alt)
+
+
+def _title(fig, title: str) -> None:
+    """The finding as a bold title, left-aligned over the whole figure and wrapped to fit A4."""
+    for ax in fig.axes:
+        ax.set_title("")
+    text = textwrap.fill(title, 72)
+    fig.suptitle(text, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        fig.tight_layout()  # makes room for the title
 
 
 def _stacked(ax, y: float, parts: Sequence[tuple[str, float, str]], height: float = 0.6) -> None:
@@ -833,43 +1015,54 @@ def _stacked(ax, y: float, parts: Sequence[tuple[str, float, str]], height: floa
 
 
 def dash_figure(r: PartnerReport) -> FigureWithAlt:
-    """DASH bands at first and last contact, partners with both scores (100% bars)."""
+    """DASH band at first and at last contact, all partners offered support (100% bars).
+
+    Why all partners and not only those with both scores: the missing scores are part
+    of the picture (a grey segment), and the paired comparison has its own table. The
+    title states the paired finding when it is published.
+    """
     import matplotlib.pyplot as plt
 
     from evallib.figures import house_style
 
     house_style()
-    n = r.count("change.assessable")
-    first = {b: r.count(f"dash.{b}.both") for b in DASH_BANDS}
-    last = {b: r.count(f"dash.both.{b}") for b in DASH_BANDS}
-    fig, ax = plt.subplots(figsize=(7.5, 2.6))
-    ok = n is not None and n > 0 and None not in first.values() and None not in last.values()
-    if ok:
+    segs = [*DASH_BANDS, "missing"]
+    colours = {**_BAND_COLOURS, "missing": "#DDDDDD"}
+    n = r.count("offered")
+    first = {b: r.count(f"dash.{b}.all") for b in segs}
+    last = {b: r.count(f"dash.all.{b}") for b in segs}
+    fig, ax = plt.subplots(figsize=(7.5, 3.0), layout="constrained")
+    if n and None not in first.values() and None not in last.values():
         for y, counts in ((1, first), (0, last)):
-            _stacked(ax, y, [(b, counts[b] / n, _BAND_COLOURS[b]) for b in DASH_BANDS])
-        ax.set_yticks([1, 0], [f"First contact (n = {n:,})", f"Last contact (n = {n:,})"])
-        handles = [plt.Rectangle((0, 0), 1, 1, color=_BAND_COLOURS[b]) for b in DASH_BANDS]
-        ax.legend(handles, [BAND_LABELS[b] for b in DASH_BANDS], ncol=3, loc="upper center",
-                  bbox_to_anchor=(0.5, -0.32))
-        h0, h1 = first["high"] / n, last["high"] / n
-        move = "fell" if h1 < h0 else "rose" if h1 > h0 else "stayed"
-        title = (f"High risk {move} from {_pc(h0)} to {_pc(h1)} of the {n:,} partners with both scores"
-                 if move != "stayed" else f"High risk stayed at {_pc(h0)} of the {n:,} partners with both scores")
-        alt = (f"Two 100% bars of DASH risk band for the {n:,} partners with a score at first and last contact. "
+            _stacked(ax, y, [(b, counts[b] / n, colours[b]) for b in segs])
+        ax.set_yticks([1, 0], ["First contact", "Last contact"])
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[b]) for b in segs]
+        ax.legend(handles, [BAND_LABELS[b] for b in segs], ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0),
+                  handlelength=1.2, columnspacing=1.2)
+        hf, hl, m = r.rate("hr.high_first", "change.assessable"), r.rate("hr.high_last", "change.assessable"), \
+            r.count("change.assessable")
+        if hf["rate"] is not None and hl["rate"] is not None:
+            move = "fell" if hl["rate"] < hf["rate"] else "rose" if hl["rate"] > hf["rate"] else "was unchanged"
+            title = (f"High risk {move}: {_pc(hf['rate'])} at first contact, {_pc(hl['rate'])} at last "
+                     f"(the {m:,} partners with both scores)")
+        else:
+            title = (f"High risk: {_pc(first['high'] / n)} of partners at first contact, "
+                     f"{_pc(last['high'] / n)} at last")
+        alt = (f"Two 100% bars of DASH risk band for the {n:,} partners offered support. "
                + " ".join(f"{when}: " + ", ".join(f"{BAND_LABELS[b].lower()} {counts[b]:,} ({_pc(counts[b] / n)})"
-                                                  for b in DASH_BANDS) + "."
+                                                  for b in segs) + "."
                           for when, counts in (("First contact", first), ("Last contact", last))))
     else:
-        ax.text(50, 0.5, "Not shown: small numbers", ha="center", va="center", color="#555555")
+        ax.text(50, 0.5, "Not shown: small numbers" if n else "No partners", ha="center", va="center",
+                color="#555555")
         ax.set_yticks([])
         title = "DASH risk band at first and last contact"
-        alt = "DASH risk bands at first and last contact: not shown, because the numbers are too small to publish."
+        alt = "DASH risk bands at first and last contact: not shown (small numbers or no partners)."
     ax.set_xlim(0, 100)
     ax.set_ylim(-0.5, 1.5)
-    ax.set_xlabel("% of partners with both scores")
+    ax.set_xlabel(f"% of the {n:,} partners offered support" if n else "%")
     ax.grid(axis="y", visible=False)
-    ax.set_title(title)
-    fig.tight_layout()
+    _title(fig, title)
     return FigureWithAlt(fig, alt)
 
 
@@ -880,7 +1073,7 @@ def domain_figure(r: PartnerReport) -> FigureWithAlt:
     from evallib.figures import house_style
 
     house_style()
-    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
     labels, alts, improved, worse = [], [], [], []
     for i, (col, label) in enumerate(DOMAINS.items()):
         k = f"dom.{col.removeprefix('outcome_')}"
@@ -905,8 +1098,8 @@ def domain_figure(r: PartnerReport) -> FigureWithAlt:
     ax.set_xlabel("% of engaged partners assessed in the domain")
     ax.grid(axis="y", visible=False)
     handles = [plt.Rectangle((0, 0), 1, 1, color=_CHANGE_COLOURS[lvl]) for lvl in CHANGE_LEVELS]
-    ax.legend(handles, ["Improved", "No change", "Deteriorated"], ncol=3, loc="upper center",
-              bbox_to_anchor=(0.5, -0.22))
+    ax.legend(handles, ["Improved", "No change", "Deteriorated"], ncol=3, loc="lower left", bbox_to_anchor=(0, 1.0),
+              handlelength=1.2)
     if improved:
         title = (f"Improved for {_pc(min(improved))} to {_pc(max(improved))} of partners assessed in each "
                  f"domain; deteriorated for at most {_pc(max(worse))}")
@@ -914,8 +1107,7 @@ def domain_figure(r: PartnerReport) -> FigureWithAlt:
             title = f"Improved for {_pc(improved[0])} of partners assessed; deteriorated for {_pc(worse[0])}"
     else:
         title = "Outcome domains at last contact"
-    ax.set_title(title)
-    fig.tight_layout()
+    _title(fig, title)
     alt = "Stacked bars of outcome domains at last contact, engaged partners. " + "; ".join(alts) + "."
     return FigureWithAlt(fig, alt)
 
@@ -959,13 +1151,15 @@ def results(r: PartnerReport) -> dict[str, Any]:
                for k in ("declined", "single", "multiple", "not_recorded")},
         },
         "dash": {
-            "first_by_last": {s: {e: r.count("offered" if s == e == "all" else f"dash.{s}.{e}") for e in bands}
+            "first_by_last": {s: {e: (r.count("offered") if s == e == "all" else r.count(f"dash.{s}.{e}")
+                                      if "all" in (s, e) else r.cross_table[(s, e)]) for e in bands}
                               for s in bands},
+            "views_published": list(r.dash_views),
             "risk_change": {**{lvl: rate(f"change.{lvl}", "change.assessable") for lvl in CHANGE_LEVELS},
                             "assessable": rate("change.assessable", "offered"),
                             "not_assessable": rate("change.not_assessable", "offered")},
-            "high_risk": {"first": rate("dash.high.both", "change.assessable"),
-                          "last": rate("dash.both.high", "change.assessable"),
+            "high_risk": {"first": rate("hr.high_first", "change.assessable"),
+                          "last": rate("hr.high_last", "change.assessable"),
                           "high_to_lower": r.count("hr.high_lower"), "lower_to_high": r.count("hr.lower_high"),
                           "mcnemar": {k: test[k] for k in ("shown", "statistic", "df", "p_value", "reason")}},
         },
