@@ -117,7 +117,11 @@ class OutputFolder:
                     current = {}
                 if not isinstance(current, dict):
                     current = {}
-            current.update(new)
+            for key, value in new.items():   # one level deep, so notebooks share "headlines"
+                if isinstance(value, dict) and isinstance(current.get(key), dict):
+                    current[key] = {**current[key], **value}
+                else:
+                    current[key] = value
             _atomic_write(self.results_path, json.dumps(current, indent=2, ensure_ascii=False,
                                                         allow_nan=False) + "\n")
         return self.results_path

@@ -359,7 +359,11 @@ class Section:
         """The table in the house style (:func:`evallib.present.styled`) with its footnote."""
         from evallib.present import styled
 
-        return styled(self.table, self.caption, self.footnote)
+        out = styled(self.table, self.caption, self.footnote)
+        wide = [c for c in self.table.columns if "%" in str(c) or "Percentage" in str(c)]
+        if wide:  # "66% (59% to 72%)" reads best on one line
+            out.styler = out.styler.set_properties(subset=wide, **{"white-space": "nowrap"})
+        return out
 
 
 class FigureWithAlt(NamedTuple):
@@ -473,6 +477,11 @@ class PartnerReport:
         return " ".join(t for t in (self.rule.footnote(), _NA_NOTE if z else "") if t)
 
 
+def _day(d: date) -> str:
+    """``1 April 2021``: no leading zero, as in the rest of the suite's reports."""
+    return f"{d.day} {d:%B %Y}"
+
+
 def _pc(x: float) -> str:
     """A proportion as a whole percentage, half up (Justice Data Lab style)."""
     return f"{math.floor(100 * x + 0.5):.0f}%"
@@ -573,13 +582,13 @@ def heading(r: PartnerReport) -> str:
     lines = [f"# {r.area_name or 'Partner Support Service'}: Partner Support Service outcomes, {r.period.title}"]
     if not r.rule.active:
         lines.append("**NOT FOR PUBLICATION: small-number suppression is off.**")
-    extract = f"Data extracted {r.extract_date:%d %B %Y}. " if r.extract_date else ""
+    extract = f"Data extracted {_day(r.extract_date)}. " if r.extract_date else ""
     suppression = (f"Counts from 1 to {r.rule.threshold - 1} are not shown ({r.rule.symbol}), nor any "
                    "count they could be worked out from." if r.rule.active else
                    "Every count is shown, however small.")
     lines.append(
         "Partners and ex-partners of people referred to the perpetrator programme who were first offered "
-        f"support between {r.period.start:%d %B %Y} and {r.period.end:%d %B %Y}. {extract}{suppression} "
+        f"support between {_day(r.period.start)} and {_day(r.period.end)}. {extract}{suppression} "
         "Every percentage is given with the number it is a percentage of and a 95% interval (Wilson)."
     )
     if not r.partners_supplied:
@@ -852,8 +861,8 @@ def domains(r: PartnerReport) -> Section:
         disp.append({"Domain": label, "Improved": r.text(f"{k}.improved"), "No change": r.text(f"{k}.no_change"),
                      "Deteriorated": r.text(f"{k}.deteriorated"), "Assessed": r.text(f"{k}.assessed"),
                      "Unknown": r.text(f"{k}.unknown"), "Not recorded": r.text(f"{k}.nr"),
-                     "Improved: % of assessed (95% interval)": imp,
-                     "Deteriorated: % of assessed (95% interval)": det})
+                     "Improved, % (95% interval)": imp,
+                     "Deteriorated, % (95% interval)": det})
         ri, rd = r.rate(f"{k}.improved", f"{k}.assessed"), r.rate(f"{k}.deteriorated", f"{k}.assessed")
         data.append({"domain": label, "improved": r.text(f"{k}.improved"), "no_change": r.text(f"{k}.no_change"),
                      "deteriorated": r.text(f"{k}.deteriorated"), "assessed": r.text(f"{k}.assessed"),
@@ -869,7 +878,7 @@ def domains(r: PartnerReport) -> Section:
     if r.raw["dom.not_engaged.recorded"] > 0:
         text += (f"\n\n{r.text('dom.not_engaged.recorded')} partners who did not engage nonetheless have an "
                  "outcome recorded; they are not in this table.")
-    return Section("domains", "Outcome domains at last contact, engaged partners", pd.DataFrame(disp), data_df,
+    return Section("domains", "Outcome domains at last contact, engaged partners (percentages of those assessed)", pd.DataFrame(disp), data_df,
                    r.footnote(z=z), text)
 
 
@@ -898,21 +907,23 @@ def children(r: PartnerReport) -> Section:
     """
     rows = [
         ("People whose (ex-)partner was offered support", "ch.people", None),
-        ("Number of children known", "ch.known", "ch.people"),
-        ("With at least one child", "ch.with", "ch.known"),
-        ("With no children", "ch.none", "ch.known"),
+        ("Number of children recorded", "ch.known", "ch.people"),
         ("Number of children not recorded", "ch.unknown", "ch.people"),
+        ("With at least one child, of those recorded", "ch.with", "ch.known"),
+        ("With no children, of those recorded", "ch.none", "ch.known"),
     ]
     text = (f"The **{r.text('offered')}** partners offered support are the (ex-)partners of "
-            f"**{r.text('ch.people')}** people referred. Of those whose number of children is recorded, "
-            f"{r.phrase('ch.with', 'ch.known')} have at least one child, **{r.text('ch.children')} children** "
-            f"in all. The number is not recorded for {r.phrase('ch.unknown', 'ch.people')}, so the true total "
-            "is higher by an unknown amount.")
+            f"**{r.text('ch.people')}** people referred. With at least one child: "
+            f"{r.phrase('ch.with', 'ch.known')} of those whose number of children is recorded; "
+            f"**{r.text('ch.children')} children** in all.")
+    if r.raw["ch.unknown"] > 0:
+        text += (f" The number is not recorded for {r.phrase('ch.unknown', 'ch.people')} people, so the true "
+                 "total is higher by an unknown amount.")
     sec = _list_section(r, "children", "Children in the households (one count per person referred)", rows, text,
                         unit="People")
-    extra = pd.DataFrame([{"Measure": "Children (of those with the number known)", "People": r.text("ch.children"),
+    extra = pd.DataFrame([{"Measure": "Children (where the number is recorded)", "People": r.text("ch.children"),
                            "Of": "", "Percentage (95% interval)": ""}])
-    extra_data = pd.DataFrame([{"measure": "Children (of those with the number known)", "count": r.text("ch.children"),
+    extra_data = pd.DataFrame([{"measure": "Children (where the number is recorded)", "count": r.text("ch.children"),
                                 "of": None, "rate": None, "ci_low": None, "ci_high": None}])
     data = pd.concat([sec.data, extra_data.astype({c: sec.data[c].dtype for c in ("rate", "ci_low", "ci_high")})],
                      ignore_index=True)

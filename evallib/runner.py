@@ -955,7 +955,8 @@ def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Pa
     Reports are found on disk (``<out>/<area>/<period>/<name>.html``), not taken from
     the last run, so the page also lists reports from earlier runs. They are grouped
     by area and period (periods in date order); each links its HTML and, if present,
-    its PDF, and a period shows the ``"headline"`` text of its ``results.json``. A
+    its PDF; a period shows the ``"headline"`` text of its ``results.json`` (the
+    evaluation's) and each report its own line from ``"headlines": {notebook: text}``. A
     notebook that was run but has no HTML is listed as not finished. Links are
     relative, so the folder can be zipped or copied to a shared drive.
     """
@@ -985,14 +986,18 @@ def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Pa
                                     "error": _link(*rel, error.name) if error.exists() else None})
             if not reports:
                 continue
-            headline = None
+            headline, per_report = None, {}
             results = period_dir / "results.json"
             if results.exists():
                 try:
-                    value = json.loads(results.read_text(encoding="utf-8")).get("headline")
+                    data = json.loads(results.read_text(encoding="utf-8"))
+                    value = data.get("headline")
                     headline = value if isinstance(value, str) else None
+                    per_report = {k: v for k, v in (data.get("headlines") or {}).items() if isinstance(v, str)}
                 except (json.JSONDecodeError, AttributeError):
                     headline = None
+            for name, report in zip(names, reports, strict=True):
+                report["headline"] = per_report.get(name)
             period = _period_of(period_dir.name)
             periods.append({
                 "slug": period_dir.name, "title": period.title if period else period_dir.name,

@@ -77,3 +77,14 @@ def test_json_safe_datetime_keeps_time_and_refuses_unknown_objects():
 def test_results_file_is_readable_by_others(tmp_path):
     path = OutputFolder(tmp_path).results({"a": 1})
     assert path.stat().st_mode & 0o644 == 0o644
+
+
+def test_results_merge_nested_headlines(tmp_path):
+    from evallib.outputs import OutputFolder
+
+    out = OutputFolder(tmp_path)
+    out.results({"headline": "main", "headlines": {"a": "first"}})
+    out.results({"headlines": {"b": "second"}})
+    import json
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["headline"] == "main" and data["headlines"] == {"a": "first", "b": "second"}

@@ -92,7 +92,7 @@ def headline_table(ev: Evaluation, tte=None) -> pd.DataFrame:
 
 def _rate_cell(r) -> str:
     if pd.isna(r["rate"]):
-        return "[c]" if not pd.isna(r["n"]) and r["n"] != 0 else ("no people" if r["n"] == 0 else "[c]")
+        return "no people" if not pd.isna(r["n"]) and r["n"] == 0 else "[c]"
     return f"{percent(r['rate'])} of {int(r['n'])} ({interval(r['ci_low'], r['ci_high'])})"
 
 
