@@ -920,8 +920,8 @@ def children(r: PartnerReport) -> Section:
         text += (f" The number is not recorded for {r.phrase('ch.unknown', 'ch.people')} people, so the true "
                  "total is higher by an unknown amount.")
     sec = _list_section(r, "children", "Children in the households (one count per person referred)", rows, text,
-                        unit="People")
-    extra = pd.DataFrame([{"Measure": "Children (where the number is recorded)", "People": r.text("ch.children"),
+                        unit="Number")
+    extra = pd.DataFrame([{"Measure": "Children (where the number is recorded)", "Number": r.text("ch.children"),
                            "Of": "", "Percentage (95% interval)": ""}])
     extra_data = pd.DataFrame([{"measure": "Children (where the number is recorded)", "count": r.text("ch.children"),
                                 "of": None, "rate": None, "ci_low": None, "ci_high": None}])
