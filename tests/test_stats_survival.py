@@ -243,3 +243,14 @@ def test_results_do_not_depend_on_row_order(rows, rnd):
     finite = a[a.std_err.notna()]
     assert ((finite.ci_low <= finite.survival) & (finite.survival <= finite.ci_high)).all()
     assert ((a.survival >= 0) & (a.survival <= 1)).all()
+
+
+def test_survival_at_with_no_events_stays_at_one():
+    # Edge case: nobody had the event. R: summary(survfit(Surv(c(5, 8, 12), c(0, 0, 0)) ~ 1), times = c(0, 6))
+    # gives survival 1 with 3 and 2 at risk.
+    from evallib.stats import survival_at
+
+    out = survival_at([5, 8, 12], [0, 0, 0], [0, 6])
+    assert list(out["survival"]) == [1.0, 1.0]
+    assert list(out["at_risk"]) == [3, 2]
+    assert list(out["events"]) == [0, 0]

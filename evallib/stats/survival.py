@@ -152,7 +152,8 @@ def survival_at(time, event, times: Sequence[float], *, group=None, alpha: float
         cols = {}
         for c, fill in (("survival", 1.0), ("std_err", 0.0), ("ci_low", 1.0), ("ci_high", 1.0)):
             v = km[c].to_numpy()
-            cols[c] = np.where(got, v[np.maximum(idx, 0)], fill)
+            # no event at all: the curve stays at 1 (R's summary.survfit does the same)
+            cols[c] = np.where(got, v[np.maximum(idx, 0)], fill) if v.size else np.full(req.size, fill)
         cum_events = np.searchsorted(np.sort(tt[ee]), req, side="right")
         events = np.diff(np.concatenate([[0], cum_events]))
         at_risk = tt.size - np.searchsorted(np.sort(tt), req, side="left")
