@@ -872,7 +872,7 @@ def domains(r: PartnerReport) -> Section:
                      "deteriorated_rate": rd["rate"], "deteriorated_ci_low": rd["ci_low"],
                      "deteriorated_ci_high": rd["ci_high"]})
     data_df = pd.DataFrame(data)
-    for col in data_df.columns[data_df.columns.str.contains("rate|ci_")]:
+    for col in (f"{lvl}_{x}" for lvl in ("improved", "deteriorated") for x in ("rate", "ci_low", "ci_high")):
         data_df[col] = data_df[col].astype("Float64")
     text = _domain_text(r)
     if r.raw["dom.not_engaged.recorded"] > 0:
