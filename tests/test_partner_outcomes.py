@@ -3,11 +3,13 @@
 import pandas as pd
 
 from evallib.outcomes.partners import (
+    PROGRAMME_STATUSES,
     dash_band,
     dash_change_summary,
     domain_summary,
     engagement_summary,
     high_risk_table,
+    partner_frame,
     partners_in_period,
 )
 from tests.conftest import MINIMAL
@@ -46,3 +48,39 @@ def test_partner_summaries(make_dataset):
     d = domain_summary(p).set_index("domain")
     assert d.loc["Safety", "improved"] == 1 and d.loc["Safety", "not recorded"] == 2
     assert d.loc["Coping", "not recorded"] == 4
+
+
+def test_programme_status_and_partner_frame(make_dataset):
+    referrals = [{"referral_id": f"R{i}", "person_id": f"P{i}", "referral_date": "2021-05-01", "district": d,
+                  "source": "self", "eligible": "yes", "children": c}
+                 for i, d, c in ((1, "Blaby", 2), (2, "Melton", None), (3, "Rutland", 0), (4, "Blaby", 1),
+                                 (5, "Blaby", 3))]
+    episodes = [
+        # R1: disengaged from one core episode, then completed another: completed
+        {"episode_id": "E1", "referral_id": "R1", "programme": "second_step", "start_date": "2021-06-01",
+         "end_date": "2021-07-01", "status": "disengaged"},
+        {"episode_id": "E2", "referral_id": "R1", "programme": "one_to_one", "start_date": "2021-08-01",
+         "end_date": "2021-12-01", "status": "completed"},
+        # R2: ended without completing, and still on another one: ongoing
+        {"episode_id": "E3", "referral_id": "R2", "programme": "second_step", "start_date": "2021-06-01",
+         "end_date": "2021-07-01", "status": "excluded"},
+        {"episode_id": "E4", "referral_id": "R2", "programme": "second_step", "start_date": "2021-09-01",
+         "status": "ongoing"},
+        # R3: suspended: not completed
+        {"episode_id": "E5", "referral_id": "R3", "programme": "womens_programme", "start_date": "2021-06-01",
+         "end_date": "2021-07-01", "status": "suspended"},
+        # R4: only Foundations, completed: not started (not a core programme)
+        {"episode_id": "E6", "referral_id": "R4", "programme": "foundations", "start_date": "2021-06-01",
+         "end_date": "2021-07-01", "status": "completed"},
+        # R5: no episode at all
+    ]
+    partners = [partner(f"S{i}", offered="2021-07-01") | {"referral_id": f"R{i}"} for i in range(1, 6)]
+    ds = make_dataset({"referrals": referrals, "episodes": episodes, "partners": partners})
+    p = partner_frame(ds, "2021-22")
+    assert dict(zip(p["referral_id"], p["programme_status"], strict=True)) == {
+        "R1": "completed", "R2": "ongoing", "R3": "not_completed", "R4": "not_started", "R5": "not_started"}
+    assert list(p["partner_id"]) == [f"S{i}" for i in range(1, 6)]      # nobody dropped
+    assert list(p["district"]) == ["Blaby", "Melton", "Rutland", "Blaby", "Blaby"]
+    assert p["children"].isna().tolist() == [False, True, False, False, False]
+    assert p["person_completed"].tolist() == (p["programme_status"] == "completed").tolist()
+    assert set(p["programme_status"]) <= set(PROGRAMME_STATUSES)
