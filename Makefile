@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: report test lint browser clean help
+.PHONY: report report-pdf test lint browser clean help
 help:
 	@echo "make report   run the default suite (params/suite.yaml) on the demo data -> outputs/index.html"
+	@echo "make report-pdf  the same, with A4 PDFs and first-page pictures (installs Chromium if missing)"
 	@echo "make test     run the whole test suite"
 	@echo "make lint     ruff over the code"
 	@echo "make clean    remove outputs/ (keeps .venv)"
@@ -18,17 +19,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-# Headless Chromium (Debian's package) renders PDFs and runs the browser tests.
+# Headless Chromium (Debian's package) prints PDFs and runs the browser tests;
+# poppler-utils (pdftoppm) pictures a PDF's first page.
 browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = "0" ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
-	  elif command -v sudo >/dev/null 2>&1; then \
-	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
-	  else echo "Chromium is needed for PDFs and browser tests: install Debian's 'chromium' package"; exit 1; fi; }
+	@{ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } && \
+	  command -v pdftoppm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	  else echo "Install Debian's 'chromium' and 'poppler-utils' packages (PDFs and browser tests need them)"; exit 1; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; }
 
 report: $(STAMP)
 	$(BIN)/evallib run $(ARGS)
+
+report-pdf: $(STAMP) browser
+	$(BIN)/evallib run --format html,pdf $(ARGS)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(ARGS)

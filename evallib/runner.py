@@ -74,7 +74,7 @@ __all__ = [
     "render_html", "html_to_pdf", "find_chromium", "notebook_parameters",
     "notebooks_dir", "repo_root", "available_notebooks", "resolve_notebook",
     "RunnerError", "NotebookNotFoundError", "NotebookParameterError", "ChromiumNotFoundError",
-    "REQUIRED_PARAMETERS", "OPTIONAL_PARAMETERS", "SUITE_PARAMETERS", "FORMATS",
+    "REQUIRED_PARAMETERS", "OPTIONAL_PARAMETERS", "SUITE_PARAMETERS", "FORMATS", "first_page_images",
 ]
 
 #: Parameters every suite notebook must declare: the runner always passes them.
@@ -576,7 +576,8 @@ def execute(
         return RunReport([])
     for job in jobs:  # stale reports from an earlier run must not pass for this run's
         job.out_dir.mkdir(parents=True, exist_ok=True)
-        for p in (job.executed_path, job.html_path, job.pdf_path, job.error_path):
+        for p in (job.executed_path, job.html_path, job.pdf_path, job.error_path,
+                  job.html_path.with_suffix(".png"), job.pdf_path.with_suffix(".pdf.png")):
             p.unlink(missing_ok=True)
 
     workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
@@ -743,6 +744,8 @@ def _run_job(job: Job, chromium: str | None, timeout: int | None) -> JobResult:
             if chromium:
                 result.stage = "pdf"
                 result.outputs["pdf"] = html_to_pdf(job.html_path, job.pdf_path, chromium=chromium)
+                result.stage = "screenshots"
+                result.outputs.update(first_page_images(job.html_path, job.pdf_path, chromium=chromium))
             result.ok, result.stage = True, ""
         except Exception as exc:
             result.ename, result.evalue = type(exc).__name__, str(exc)
@@ -906,6 +909,36 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,
             + "\n".join(errors[-10:])
         )
     return target
+
+
+def first_page_images(html_path: str | Path, pdf_path: str | Path | None = None, *,
+                      chromium: str | None = None, timeout: float = 120) -> dict[str, Path]:
+    """Pictures of a report's first page, so a reviewer can look without running anything.
+
+    ``<name>.png``: the HTML's first screen (1000 x 1400 pixels), by headless Chromium.
+    ``<name>.pdf.png``: the PDF's first page, by ``pdftoppm`` (Debian's poppler-utils),
+    when both the PDF and the tool are there. Returns the images made.
+    """
+    exe = chromium or find_chromium()
+    html_path = Path(html_path).resolve()
+    made: dict[str, Path] = {}
+    shot = html_path.with_suffix(".png")
+    with tempfile.TemporaryDirectory(prefix="evallib-chromium-") as profile:
+        subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1000,1400",
+                        f"--screenshot={shot}", html_path.as_uri()],
+                       capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    if shot.exists():
+        made["png"] = shot
+    pdftoppm = shutil.which("pdftoppm")
+    if pdf_path and Path(pdf_path).exists() and pdftoppm:
+        stem = Path(pdf_path).with_suffix(".pdf")  # pdftoppm adds .png itself with -singlefile
+        subprocess.run([pdftoppm, "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf_path), str(stem)],
+                       capture_output=True, timeout=timeout, check=False)
+        if Path(f"{stem}.png").exists():
+            made["pdf_png"] = Path(f"{stem}.png")
+    return made
 
 
 # --------------------------------------------------------------------------- index

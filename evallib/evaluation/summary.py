@@ -16,7 +16,13 @@ import pandas as pd
 from evallib import stats
 from evallib.cohorts import COMPLETED, NOT_COMPLETED
 from evallib.disclosure import suppress
-from evallib.evaluation.core import OUTCOME_LABELS, Evaluation, published_rate_table, wording
+from evallib.evaluation.core import (
+    OUTCOME_LABELS,
+    Evaluation,
+    published_rate_table,
+    results_json,
+    wording,
+)
 from evallib.present import interval, percent, pp_interval
 
 __all__ = ["headline_table", "summary_markdown", "frequency"]
@@ -101,9 +107,14 @@ def summary_markdown(ev: Evaluation, adjusted_sentence: str = "") -> str:
     w = wording(ev, "any")
     parts = ["## Summary"]
     if w is None:
+        groups = results_json(ev)["outcomes"]["any"]["groups"]
+        shown = [f"{g['label'].lower()}: {100 * g['rate']:.0f}% of {g['n']} (95% interval "
+                 f"{100 * g['ci_low']:.0f}% to {100 * g['ci_high']:.0f}%)" for g in groups.values() if g["rate"] is not None]
+        if shown:
+            parts.append(f"**One-year proven reoffending (any offence), {'; '.join(shown)}.**")
         parts.append(
-            "The proven reoffending rates of completers and non-completers cannot both be published for this "
-            "period: at least one of the counts is small enough that showing it could identify someone. "
+            "The rates of completers and non-completers cannot both be published for this period, so they are "
+            "not compared: at least one of the counts is small enough that showing it could identify someone. "
             "A longer period, or several areas together, would give groups large enough to report.")
     else:
         parts += [f"**{w.headline}**", w.difference_sentence, w.per_100]
