@@ -522,7 +522,7 @@ def test_notebook_runs_on_the_small_dataset(tmp_path):
                     "output_dir": str(out), "suppress_below": 0},
         cwd=str(REPO / "notebooks"), kernel_name="python3", progress_bar=False)
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert results["headline"] == "2023-24 Q2: 7 valid referrals, 86% engaged"
+    assert results["headlines"]["quarterly_return"] == "2023-24 Q2: 7 valid referrals, 86% engaged"
     got = read_workbook(out / "quarterly_return.xlsx")
     assert got["referrals.valid"] == 7 and got["delivered.children"] == 13
     table = (out / "tables" / "quarterly_return.csv").read_text(encoding="utf-8")
