@@ -87,21 +87,45 @@ _CHANGE_COLOURS = {"improved": "#009E73", "no_change": "#BBBBBB", "deteriorated"
 
 
 class _Cells:
-    """Counts by key, and the sums that tie them together (for disclosure control)."""
+    """Counts by key, the sums that tie them together, and the section each belongs to.
+
+    A *section* is one table of the report with the counts its text and figures use.
+    Each sum is declared in the section that publishes it; a count used by several
+    sections (offered, engaged) is in each of them.
+    """
 
     def __init__(self) -> None:
         self.values: dict[str, int] = {}
-        self.sums: list[tuple[str, list[str]]] = []
+        self.sums: list[tuple[str, str, list[str]]] = []
+        self.sections: dict[str, set[str]] = {}
+        self.derived: dict[str, tuple[str, ...]] = {}
+        self.section = "main"
 
     def copy(self) -> _Cells:
         other = _Cells()
         other.values, other.sums = dict(self.values), list(self.sums)
+        other.sections = {k: set(v) for k, v in self.sections.items()}
+        other.derived = dict(self.derived)
         return other
+
+    def derive(self, key: str, members: Sequence[str]) -> None:
+        """A sum shown only when all its ``members`` are: not a cell, so it adds nothing to protect.
+
+        Why: a sum declared as a cell of its own gives secondary suppression one more
+        total to choose complements from, and it tends to pick the totals shared between
+        tables; a sum of shown cells reveals nothing its parts do not.
+        """
+        self.derived[key] = tuple(members)
+
+    def touch(self, *keys: str) -> None:
+        """Record that the current section publishes ``keys``."""
+        self.sections.setdefault(self.section, set()).update(keys)
 
     def add(self, key: str, value: int) -> None:
         if key in self.values:
             raise KeyError(f"cell {key!r} registered twice")
         self.values[key] = int(value)
+        self.touch(key)
 
     def add_many(self, prefix: str, counts: pd.Series) -> None:
         for k, v in counts.items():
@@ -113,7 +137,8 @@ class _Cells:
         value = sum(self.values[m] for m in members)
         if key not in self.values:
             self.add(key, value)
-        self.sums.append((key, members))
+        self.touch(key, *members)
+        self.sums.append((self.section, key, members))
 
 
 def _counts(series: pd.Series, levels: Sequence[str], missing: str = "nr") -> pd.Series:
@@ -130,6 +155,7 @@ def _engaged(p: pd.DataFrame) -> np.ndarray:
 def _register_base(p: pd.DataFrame) -> _Cells:
     """Every count the report publishes except the DASH ones (see :func:`_dash_views`)."""
     c = _Cells()
+    c.section = "engagement"
     c.add("offered", len(p))
 
     # -- engagement ------------------------------------------------------------------
@@ -148,10 +174,13 @@ def _register_base(p: pd.DataFrame) -> _Cells:
     group = pd.Series(np.where(engaged, status.to_numpy(dtype=object), "not_engaged"), index=p.index,
                       dtype="string")
     group_counts = _counts(group, (*_ENGAGED_GROUPS, "not_engaged"))
+    c.section = "fs"
     for g in _ENGAGED_GROUPS:
         c.add(f"grp.{g}", int(group_counts[g]))
-    c.total("engaged.yes", [f"grp.{g}" for g in _ENGAGED_GROUPS])
     for col, short in (("feels_safer", "fs"), ("abuse_reduced", "ar")):
+        c.section = short
+        c.total("engaged.yes", [f"grp.{g}" for g in _ENGAGED_GROUPS])
+        c.touch("engaged.no")
         answers = p[col].astype("string").fillna("nr")
         xa = pd.crosstab(pd.Categorical(group, [*_ENGAGED_GROUPS, "not_engaged"]),
                          pd.Categorical(answers, list(_ANSWER_LEVELS)), dropna=False)
@@ -159,24 +188,28 @@ def _register_base(p: pd.DataFrame) -> _Cells:
         for g in _ENGAGED_GROUPS:
             for lvl in _ANSWER_LEVELS:
                 c.add(f"{short}.{g}.{lvl}", int(xa.loc[g, lvl]))
-            c.total(f"{short}.{g}.answered", [f"{short}.{g}.yes", f"{short}.{g}.no"])
-            c.total(f"grp.{g}", [f"{short}.{g}.answered", f"{short}.{g}.unknown", f"{short}.{g}.nr"])
-        for lvl in (*_ANSWER_LEVELS, "answered"):
+            c.total(f"grp.{g}", [f"{short}.{g}.{lvl}" for lvl in _ANSWER_LEVELS])
+        for lvl in _ANSWER_LEVELS:
             c.total(f"{short}.engaged.{lvl}", [f"{short}.{g}.{lvl}" for g in _ENGAGED_GROUPS])
+        c.total("engaged.yes", [f"{short}.engaged.{lvl}" for lvl in _ANSWER_LEVELS])
+        for g in (*_ENGAGED_GROUPS, "engaged"):
+            c.derive(f"{short}.{g}.answered", [f"{short}.{g}.yes", f"{short}.{g}.no"])
         # Partners who did not engage are not asked; an answer recorded for one is counted here.
         c.add(f"{short}.not_engaged.recorded", int(xa.loc["not_engaged", ["yes", "no", "unknown"]].sum()))
 
     # -- OPCC outcome domains (engaged partners) ------------------------------------------
+    c.section = "domains"
     eng = p[engaged]
     for col in DOMAINS:
         d = col.removeprefix("outcome_")
         c.add_many(f"dom.{d}", _counts(eng[col], _DOMAIN_LEVELS))
-        c.total(f"dom.{d}.assessed", [f"dom.{d}.{lvl}" for lvl in CHANGE_LEVELS])
-        c.total("engaged.yes", [f"dom.{d}.assessed", f"dom.{d}.unknown", f"dom.{d}.nr"])
+        c.total("engaged.yes", [f"dom.{d}.{lvl}" for lvl in _DOMAIN_LEVELS])
+        c.derive(f"dom.{d}.assessed", [f"dom.{d}.{lvl}" for lvl in CHANGE_LEVELS])
     recorded = p.loc[~engaged, list(DOMAINS)].notna().any(axis=1)
     c.add("dom.not_engaged.recorded", int(recorded.sum()))
 
     # -- children: one row per person whose (ex-)partner was offered support --------------
+    c.section = "children"
     people = p.sort_values(["offered_date", "partner_id"], kind="stable").drop_duplicates("person_id")
     kids = pd.to_numeric(people["children"], errors="coerce")
     c.add("ch.with", int((kids >= 1).sum()))
@@ -235,6 +268,8 @@ def _dash_views(views: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
 
 def _add_dash(c: _Cells, interior: dict[tuple[str, str], int], views: dict[str, list[tuple[str, str]]]) -> None:
     """Add the DASH cells of ``views`` and the sums between them to the register."""
+    c.section = "dash"
+    c.touch("offered")
     for key, members in views.items():
         if key != "offered":
             c.add(key, sum(interior[m] for m in members))
@@ -265,7 +300,7 @@ def _add_dash(c: _Cells, interior: dict[tuple[str, str], int], views: dict[str, 
         for parts in options:
             if all(p in views for p in parts) and frozenset().union(*(members_of[p] for p in parts)) \
                     == members_of[total] and sum(len(members_of[p]) for p in parts) == len(members_of[total]):
-                c.sums.append((total, parts))
+                c.total(total, parts)
 
 
 def _dash_audit(views: dict[str, list[tuple[str, str]]], interior: dict[tuple[str, str], int],
@@ -404,6 +439,11 @@ class PartnerReport:
     cross_table : dict
         ``(first band, last band) -> count`` as published in the cross-table, ``None``
         where not shown.
+    derived : dict
+        Sums shown only when all their parts are (``fs.engaged.answered`` = yes + no).
+    relations : tuple
+        Every sum declared to disclosure control, ``(total, (members, ...))``: what an
+        auditor needs to check that no hidden count can be worked out.
     """
 
     partners: pd.DataFrame
@@ -417,15 +457,23 @@ class PartnerReport:
     reasons: pd.Series
     dash_views: tuple[str, ...]
     cross_table: dict[tuple[str, str], int | None]
+    derived: dict[str, tuple[str, ...]]
+    relations: tuple[tuple[str, tuple[str, ...]], ...]
 
     # -- access to published cells ----------------------------------------------------------
     def shown(self, key: str) -> bool:
-        """Whether the cell is published."""
+        """Whether the count is published (a derived sum: whether all its parts are)."""
+        if key in self.derived:
+            return all(self.shown(m) for m in self.derived[key])
         return key in self.published.index and not pd.isna(self.published[key])
 
     def count(self, key: str) -> int | None:
         """The published count, or ``None`` if not shown."""
-        return int(self.published[key]) if self.shown(key) else None
+        if not self.shown(key):
+            return None
+        if key in self.derived:
+            return sum(int(self.published[m]) for m in self.derived[key])
+        return int(self.published[key])
 
     def text(self, key: str) -> str:
         """The published count as text: ``1,234`` or the symbol."""
@@ -533,11 +581,11 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
         views = _dash_views(level)
         cells = base.copy()
         _add_dash(cells, interior, views)
-        st = _suppress(cells, rule)
-        shown = st.mask["n"].eq(False).to_dict()
+        published, reasons = _protect(cells, rule)
+        shown = published.notna().to_dict()
         if "cross" in level:
-            cross = {k: (None if not shown[f"dash.{k[0]}.{k[1]}"] else
-                         int(st.values.loc[f"dash.{k[0]}.{k[1]}", "n"])) for k in _INTERIOR}
+            cross = {k: (None if not shown[f"dash.{k[0]}.{k[1]}"] else int(published[f"dash.{k[0]}.{k[1]}"]))
+                     for k in _INTERIOR}
             break
         ok, determined = _dash_audit(views, interior, shown, rule)
         if ok or i == len(levels) - 1:
@@ -545,8 +593,6 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
             cross = {k: (int(v) if k in determined else None) for k, v in zip(_INTERIOR, rounded, strict=True)}
             break
     raw = pd.Series(cells.values, dtype="Int64")
-    published = st.values["n"].astype("Int64")
-    reasons = st.reasons["n"].astype(str)
     withheld = [k for k in all_keys if k not in published.index]
     if withheld:
         published = pd.concat([published, pd.Series(pd.NA, index=withheld, dtype="Int64")])
@@ -554,19 +600,65 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
     return PartnerReport(
         partners=p, rule=rule, period=parse_period(period), area_name=area_name, extract_date=extract_date,
         partners_supplied=partners_supplied, raw=raw, published=published, reasons=reasons,
-        dash_views=tuple(level), cross_table=cross,
+        dash_views=tuple(level), cross_table=cross, derived=cells.derived,
+        relations=tuple(dict.fromkeys((t, tuple(m)) for _, t, m in cells.sums)),
     )
 
 
-def _suppress(cells: _Cells, rule: DisclosureRule):
-    """One :func:`~evallib.disclosure.suppress` call over the whole register."""
-    keys = list(cells.values)
+def _protect(cells: _Cells, rule: DisclosureRule) -> tuple[pd.Series, pd.Series]:
+    """Suppress every cell of the register, section by section, joining sections as needed.
+
+    Why not one call for everything: secondary suppression chooses its complementary
+    cells greedily, and across many linked tables one small count can then hide half
+    the report. Sections linked only through counts that are *shown* in every one of
+    them are independent (an attacker learns nothing about one from the other beyond
+    those shown counts), so each can be protected on its own. When a shared count is
+    hidden in any section, the sections sharing it are joined and protected together,
+    and this repeats until no shared count is hidden anywhere except within one joint
+    call. The result has the guarantee of one call over everything.
+
+    Returns
+    -------
+    (published, reasons)
+        ``Int64`` counts (``<NA>`` hidden, rounded if the rule rounds) and the reason
+        per cell, both indexed by key in registration order.
+    """
+    order = {k: i for i, k in enumerate(cells.values)}
+    groups = [frozenset([name]) for name in cells.sections]
+    while True:
+        tables = {g: _suppress(cells, g, rule, order) for g in groups}
+        owners: dict[str, list[frozenset]] = {}
+        for g, st in tables.items():
+            for k in st.values.index:
+                owners.setdefault(k, []).append(g)
+        bad = [k for k, gs in owners.items() if len(gs) > 1 and any(tables[g].mask.loc[k, "n"] for g in gs)]
+        if not bad:
+            break
+        for k in bad:
+            join = {g for g in groups if k in set().union(*(cells.sections[name] for name in g))}
+            if len(join) > 1:
+                groups = [g for g in groups if g not in join] + [frozenset().union(*join)]
+    published, reasons = {}, {}
+    for g in groups:
+        st = tables[g]
+        for k in st.values.index:
+            if k not in published or st.mask.loc[k, "n"]:
+                published[k] = st.values.loc[k, "n"]
+                reasons[k] = st.reasons.loc[k, "n"]
+    keys = sorted(published, key=order.__getitem__)
+    return (pd.Series([published[k] for k in keys], index=keys, dtype="Int64"),
+            pd.Series([str(reasons[k]) for k in keys], index=keys, dtype=str))
+
+
+def _suppress(cells: _Cells, group: frozenset, rule: DisclosureRule, order: dict[str, int]):
+    """One :func:`~evallib.disclosure.suppress` call over the cells of some sections."""
+    keys = sorted(set().union(*(cells.sections[name] for name in group)), key=order.__getitem__)
     table = pd.DataFrame({"n": [cells.values[k] for k in keys]}, index=keys)
     seen: set[tuple[str, tuple[str, ...]]] = set()
     equations = []
-    for total, members in cells.sums:
+    for section, total, members in cells.sums:
         sig = (total, tuple(sorted(members)))
-        if sig not in seen:
+        if section in group and sig not in seen:
             seen.add(sig)
             equations.append(((total, "n"), [(m, "n") for m in members]))
     return suppress(table, rule, count_columns=["n"], equations=equations)
@@ -889,6 +981,9 @@ def _domain_text(r: PartnerReport) -> str:
         k = f"dom.{col.removeprefix('outcome_')}"
         not_assessed = ("not shown" if None in (r.count("engaged.yes"), r.count(f"{k}.assessed"))
                         else f"{r.count('engaged.yes') - r.count(f'{k}.assessed'):,}")
+        if r.rate(f"{k}.improved", f"{k}.assessed")["rate"] is None:
+            lines.append(f"- **{label}**: not shown (small numbers).")
+            continue
         lines.append(f"- **{label}**: improved for {r.phrase(f'{k}.improved', f'{k}.assessed')}; deteriorated for "
                      f"{r.phrase(f'{k}.deteriorated', f'{k}.assessed')}. Not assessed: {not_assessed}.")
     return "\n".join(lines)
@@ -931,6 +1026,14 @@ def children(r: PartnerReport) -> Section:
                    sec.footnote, sec.text)
 
 
+def _claim(r: PartnerReport, claim: str, who: str, k: str, total: str, of_whom: str) -> str:
+    """One bullet of :func:`contrast`: the rate with its n and interval, and who answered."""
+    line = f"- **{claim}** ({who}): {r.phrase(f'{k}.yes', f'{k}.answered')}."
+    if r.shown(f"{k}.answered") and r.shown(total):
+        line += f" They are {r.phrase(f'{k}.answered', total)} {of_whom}."
+    return line
+
+
 def contrast(r: PartnerReport) -> str:
     """How such claims are published today, and the same claims here with their n and interval.
 
@@ -947,12 +1050,12 @@ def contrast(r: PartnerReport) -> str:
         "answered, how many were asked, or how precise the figure is. Here are the same claims for this area and "
         "period, with those:",
         "",
-        f"- **Felt safer** (engaged partners whose (ex-)partner completed, who answered): "
-        f"{r.phrase('fs.completed.yes', 'fs.completed.answered')}. They are "
-        f"{r.phrase('fs.completed.answered', 'grp.completed')} such partners.",
-        f"- **Felt safer** (all engaged partners who answered): {r.phrase('fs.engaged.yes', 'fs.engaged.answered')}.",
-        f"- **Abuse reduced** (engaged partners who answered): {r.phrase('ar.engaged.yes', 'ar.engaged.answered')}. "
-        f"They are {r.phrase('ar.engaged.answered', 'engaged.yes')} engaged partners.",
+        _claim(r, "Felt safer", "engaged partners whose (ex-)partner completed, who answered", "fs.completed",
+               "grp.completed", "such partners"),
+        _claim(r, "Felt safer", "all engaged partners who answered", "fs.engaged", "engaged.yes",
+               "engaged partners"),
+        _claim(r, "Abuse reduced", "engaged partners who answered", "ar.engaged", "engaged.yes",
+               "engaged partners"),
         "",
         f"A percentage of few answers is uncertain: 10 of 10 is \"100%\", yet the 95% interval runs from "
         f"{_pc(lo10)} to 100%. And those who answer may differ from those who do not, which no interval "

@@ -226,6 +226,91 @@ def test_small_cross_table_cell_not_recoverable_by_difference(make_dataset):
     assert recoverable_small_dash_cells(r) == []
 
 
+def derivable_hidden_cells(r: pr.PartnerReport) -> list[str]:
+    """Hidden cells whose value follows, by linear arithmetic, from everything shown.
+
+    An independent audit over the whole report at once: every declared sum (across all
+    tables), every shown count fixed, counts non-negative.
+    """
+    keys = list(r.raw.index)
+    pos = {k: i for i, k in enumerate(keys)}
+    hidden = [k for k in keys if not r.shown(k)]
+    if not hidden:
+        return []
+    col = {k: j for j, k in enumerate(hidden)}
+    value = r.raw.astype(float).to_dict()
+    rows, rhs = [], []
+    for total, members in r.relations:
+        row, b = np.zeros(len(hidden)), 0.0
+        for k, sign in [(total, -1.0), *[(m, 1.0) for m in members]]:
+            if k in col:
+                row[col[k]] += sign
+            else:
+                b -= sign * value[k]
+        if row.any():
+            rows.append(row)
+            rhs.append(b)
+    assert set(pos) >= {k for t, m in r.relations for k in (t, *m)}
+    a, b = (np.array(rows), np.array(rhs)) if rows else (None, None)
+    out = []
+    for k, j in col.items():
+        goal = np.eye(len(hidden))[j]
+        lo = linprog(goal, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+        hi = linprog(-goal, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
+        if hi.status != 3 and math.floor(-hi.fun + 1e-6) - math.ceil(lo.fun - 1e-6) < 1:
+            out.append(k)
+    return out
+
+
+def test_no_hidden_count_derivable_from_all_tables_together(make_dataset):
+    # two engaged partners of a completer: a small count shared by both answer tables
+    rows = [partner(f"Y{i}", "R1" if i < 2 else "R4", engaged="yes", contact_made="yes", support="single",
+                    dash_start=5, dash_end=5, feels_safer=["yes", "no", "unknown"][i % 3],
+                    abuse_reduced=["yes", "unknown"][i % 2], outcome_coping="improved")
+            for i in range(40)]
+    r = pr.build(make_dataset({"referrals": REFERRALS, "episodes": EPISODES, "partners": rows}), "2021-22", ON)
+    assert r.raw["grp.completed"] == 2 and not r.shown("grp.completed")
+    assert derivable_hidden_cells(r) == []
+
+
+def random_partners(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """A partners frame (as ``partner_frame`` makes it) with random answers: small counts everywhere."""
+    from evallib.outcomes.partners import dash_band
+
+    def pick(levels, probs):
+        return pd.array(rng.choice(np.array(levels, dtype=object), n, p=probs), dtype="string")
+
+    answers, domain = (["yes", "no", "unknown", None], [.6, .15, .15, .1]), \
+        (["improved", "no_change", "deteriorated", "unknown", None], [.5, .2, .1, .1, .1])
+    p = pd.DataFrame({
+        "partner_id": [f"X{i}" for i in range(n)], "referral_id": [f"R{i}" for i in range(n)],
+        "offered_date": pd.Timestamp("2021-07-01"),
+        "contact_made": pd.array(rng.random(n) < .9, dtype="boolean"),
+        "support": pick(["declined", "single", "multiple", None], [.2, .3, .4, .1]),
+        "engaged": pd.array(rng.random(n) < .8, dtype="boolean"),
+        "dash_start": pd.array(rng.integers(0, 20, n), dtype="Int64"),
+        "dash_end": pd.array(np.where(rng.random(n) < .2, -1, rng.integers(0, 20, n)), dtype="Int64"),
+        "feels_safer": pick(*answers), "abuse_reduced": pick(*answers),
+        **{c: pick(*domain) for c in ("outcome_coping", "outcome_safety", "outcome_mental_health",
+                                       "outcome_confidence")},
+        "person_id": [f"P{i}" for i in range(n)], "district": "Blaby",
+        "children": pd.array(rng.integers(0, 3, n), dtype="Int64"),
+        "programme_status": pick(["completed", "not_completed", "ongoing", "not_started"], [.3, .2, .2, .3]),
+    })
+    p.loc[p["dash_end"] < 0, "dash_end"] = pd.NA
+    p["band_start"], p["band_end"] = dash_band(p["dash_start"]), dash_band(p["dash_end"])
+    return p
+
+
+def test_no_hidden_count_derivable_in_random_small_reports():
+    """Tables that share a total hidden in one of them are protected together (else this fails)."""
+    rng = np.random.default_rng(0)
+    for n in rng.integers(8, 60, size=24):
+        r = pr.from_partners(random_partners(rng, int(n)), ON, "2021-22")
+        assert derivable_hidden_cells(r) == [], n
+        assert recoverable_small_dash_cells(r) == [], n
+
+
 INTEGER = re.compile(r"(?<![\d.])\d[\d,]*(?![\d.%])")
 LABELS = {"Measure", "First contact", "Engaged partners", "Domain", "", "measure", "first_contact", "group", "domain"}
 
@@ -277,6 +362,7 @@ def test_no_count_from_1_to_4_in_anything_published(demo, period):
     assert [v for v in ints_in(json_safe(pr.results(r))) if 1 <= v <= 4] == []
     assert [v for v in r.cross_table.values() if v is not None and 1 <= v <= 4] == []
     assert recoverable_small_dash_cells(r) == []
+    assert derivable_hidden_cells(r) == []
     for fig in (pr.key_rates_figure(r), pr.dash_figure(r), pr.domain_figure(r)):
         fig.figure.clf()
         alt = re.sub(r"95% interval|\d+%|\(0-9\)|\(10-13\)|\(14\+\)", "", fig.alt)
