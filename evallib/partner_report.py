@@ -788,6 +788,8 @@ def risk_change(r: PartnerReport) -> Section:
             f"{r.phrase('change.deteriorated', 'change.assessable')}. The other "
             f"{r.text('change.not_assessable')} have a score missing: their change is unknown, and they are "
             "counted as not assessable, never as unchanged. A lower score within the same band is no change.")
+    if "change" not in r.dash_views:
+        text = _WITHHELD.format(what="The change in risk band", threshold=r.rule.threshold - 1)
     return _list_section(r, "risk_change", "Change in DASH risk band, first to last contact", rows, text)
 
 
@@ -813,6 +815,10 @@ def mcnemar_high_risk(r: PartnerReport) -> dict[str, Any]:
     table = [[r.count(k) for k in row] for row in keys]
     out: dict[str, Any] = {"shown": False, "statistic": None, "df": None, "p_value": None,
                            "correction": True, "table": table, "reason": ""}
+    if "high_risk" not in r.dash_views:
+        out["reason"] = ("Not shown: the paired table is withheld, because with the other DASH tables it would "
+                         "reveal small counts of partners moving between bands.")
+        return out
     if not (r.shown("hr.high_lower") and r.shown("hr.lower_high")):
         out["reason"] = ("Not shown: the number of partners moving into or out of high risk is too small "
                          "to publish, and the test result would reveal it.")
@@ -825,6 +831,10 @@ def mcnemar_high_risk(r: PartnerReport) -> dict[str, Any]:
     else:
         out.update(statistic=res.statistic, p_value=res.p_value)
     return out
+
+
+_WITHHELD = ("{what} is not shown: together with the tables above it would let a reader work out a count "
+             "from 1 to {threshold} of partners moving between DASH bands.")
 
 
 def _p_text(p: float) -> str:
@@ -855,7 +865,10 @@ def high_risk(r: PartnerReport) -> Section:
         f"{r.phrase('hr.high_last', 'change.assessable')}. Moved out of high risk: {r.text('hr.high_lower')}; "
         f"moved into it: {r.text('hr.lower_high')}."
     ]
-    if test["p_value"] is not None:
+    if "high_risk" not in r.dash_views:
+        parts = [_WITHHELD.format(what="The paired table", threshold=r.rule.threshold - 1),
+                 "McNemar's test, which would give those counts back, is not shown either."]
+    elif test["p_value"] is not None:
         fell = (r.count("hr.high_lower") or 0) > (r.count("hr.lower_high") or 0)
         verdict = ("more moved out of high risk than into it, by more than chance alone would readily explain"
                    if test["p_value"] <= 0.05 and fell else
@@ -1167,7 +1180,7 @@ def dash_figure(r: PartnerReport) -> FigureWithAlt:
                                                   for b in segs) + "."
                           for when, counts in (("First contact", first), ("Last contact", last))))
     else:
-        ax.text(50, 0.5, "Not shown: small numbers" if n else "No partners", ha="center", va="center",
+        ax.text(50, 0.5, "No partners" if n == 0 else "Not shown: small numbers", ha="center", va="center",
                 color="#555555")
         ax.set_yticks([])
         title = "DASH risk band at first and last contact"
