@@ -5,13 +5,14 @@ shows, for one area and period: engagement, DASH risk at first and last contact,
 paired change in high risk (McNemar), feeling safer, partner-reported reduction in
 abuse, the OPCC outcome domains and the children in these households.
 
-Why one object for the whole report. Every count the report shows, in any table,
+Why one register for the whole report. Every count the report shows, in any table,
 sentence or figure, is one *cell* of a single register, and every sum that ties cells
-together (contact made + not made + not recorded = offered; the DASH cross-table's rows
-and columns; the paired high-risk table, which is a regrouping of the cross-table; the
-answer tables' groups) is declared once. :func:`evallib.disclosure.suppress` then
-protects all of them together, so a count hidden in one table cannot be worked out from
-another table that shares its total. A section function only formats published cells.
+together (contact made + not made + not recorded = offered; the DASH views, all sums of
+one cross-table; the answer tables' rows and columns) is declared once, in the section
+that publishes it. Disclosure control (:func:`from_partners`) then protects the sections
+so that a count hidden in one table cannot be worked out from another table sharing its
+total, nor from the differences of the DASH views. A section function only formats
+published cells.
 
 Rules every section follows (``docs/partner-outcomes.md``):
 
@@ -53,7 +54,7 @@ __all__ = [
     "PartnerReport", "Section", "FigureWithAlt", "build", "from_partners", "heading",
     "engagement", "dash_bands", "risk_change", "high_risk", "feels_safer", "abuse_reduced",
     "domains", "children", "contrast", "key_rates_figure", "dash_figure", "domain_figure",
-    "results", "mcnemar_high_risk", "NOT_APPLICABLE", "ANSWER_GROUPS", "BAND_LABELS",
+    "results", "mcnemar_high_risk", "NOT_APPLICABLE", "ANSWER_GROUPS", "BAND_LABELS", "DASH_LEVELS",
 ]
 
 #: GSS symbol for "not applicable": a percentage of nobody.
@@ -560,8 +561,9 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
     How the counts are protected:
 
     1. All published counts (engagement, answers, domains, children and the DASH
-       views) go through one call to :func:`evallib.disclosure.suppress`, with every
-       sum between them declared, so that a count hidden in one table cannot be worked
+       views) go through :func:`evallib.disclosure.suppress` with every sum between
+       them declared: section by section, joining sections whose shared totals get
+       hidden (:func:`_protect`), so that a count hidden in one table cannot be worked
        out from another table sharing its total.
     2. The DASH views are all sums of one cross-table (band at first by band at last
        contact). If that table has no small cell it is published whole. Otherwise its
@@ -1258,7 +1260,8 @@ def results(r: PartnerReport) -> dict[str, Any]:
         out = {}
         for g in ANSWER_GROUPS:
             k = f"{short}.{g}"
-            out[g] = {"label": ANSWER_GROUPS[g], **rate(f"{k}.yes", f"{k}.answered"),
+            total = {"completed": "grp.completed", "other": "grp.other", "engaged": "engaged.yes"}[g]
+            out[g] = {"label": ANSWER_GROUPS[g], "partners": r.count(total), **rate(f"{k}.yes", f"{k}.answered"),
                       "no": r.count(f"{k}.no"), "unknown": r.count(f"{k}.unknown"),
                       "not_recorded": r.count(f"{k}.nr")}
         return out
