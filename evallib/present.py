@@ -12,7 +12,7 @@ import io
 
 import pandas as pd
 
-__all__ = ["styled", "percent", "interval", "figure_html", "pp_interval", "safe_text"]
+__all__ = ["styled", "percent", "interval", "figure_html", "pp_interval", "safe_text", "publication_banner"]
 
 TABLE_CSS = [
     {"selector": "", "props": "border-collapse: collapse; font-size: 0.95em; margin: 0.5em 0 1em 0;"},
@@ -94,3 +94,15 @@ def safe_text(text: str, threshold: int) -> str:
     text = re.sub(rf"\b[Oo]nly (\d+) ({units})", lambda m: f"Few {m.group(2)}", text)
     text = re.sub(rf"\b(\d+) ({units})", lambda m: f"some {m.group(2)}", text)
     return text[:1].upper() + text[1:]
+
+
+NOT_FOR_PUBLICATION_HTML = (
+    '<div class="not-for-publication" style="position:fixed;top:0;left:0;right:0;z-index:10;background:#b00020;'
+    'color:#fff;text-align:center;font-weight:bold;padding:3px;">NOT FOR PUBLICATION: small-number suppression '
+    'is off</div><p style="color:#b00020;font-weight:bold">NOT FOR PUBLICATION: small-number suppression is off.</p>'
+)
+
+
+def publication_banner(rule) -> str:
+    """The "not for publication" banner (fixed, so it prints on every page) when suppression is off."""
+    return "" if rule.active else NOT_FOR_PUBLICATION_HTML

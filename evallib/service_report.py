@@ -202,12 +202,9 @@ def cover_html(ds: Dataset, period: Period, rule: DisclosureRule) -> str:
     """Title block of the service outputs report, with the not-for-publication banner when needed."""
     import html
 
-    banner = ""
-    if not rule.active:
-        banner = ('<div style="position:fixed;top:0;left:0;right:0;z-index:10;background:#b00020;color:#fff;'
-                  'text-align:center;font-weight:bold;padding:3px;">NOT FOR PUBLICATION: small-number suppression '
-                  'is off</div><p style="color:#b00020;font-weight:bold">NOT FOR PUBLICATION: small-number '
-                  'suppression is off.</p>')
+    from evallib.present import publication_banner
+
+    banner = publication_banner(rule)
     synthetic = " Synthetic demonstration data: not real people." if ds.meta.synthetic else ""
     return (f"{banner}<h1>{html.escape(ds.area.display_name)}: service outputs, {html.escape(period.title)}</h1>"
             f"<p>Data extracted {ds.meta.extract_date:%d %B %Y}; dataset fingerprint "

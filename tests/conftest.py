@@ -61,3 +61,22 @@ def make_dataset(tmp_path):
         return load_dataset(folder) if load else folder
 
     return _make
+
+
+def run_demo_suite(root: Path, *args: str) -> tuple[Path, Path]:
+    """Write the demo dataset under ``root`` and run ``evallib run`` on it as a user would.
+
+    Returns ``(data, out)``; fails with the command's output if it does not exit 0.
+    """
+    import subprocess
+    import sys
+
+    from evallib.synthetic.demo import write_demo
+
+    data, out = root / "data", root / "out"
+    write_demo(data)
+    proc = subprocess.run([sys.executable, "-m", "evallib", "run", "--data", str(data), "--out", str(out),
+                           "--no-progress", *args], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert str(out / "index.html") in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+    return data, out

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import openpyxl
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from evallib.synthetic.demo import write_demo
+from tests.conftest import run_demo_suite
 
 # A cell that holds counts: "7", "1,234", "2 of 3", "28 (33%)", "10 of 12 (83%)", "12 (86%)".
 COUNT_CELL = re.compile(r"^\d[\d,]*(?: of \d[\d,]*)?(?: \(\d+%\))?$")
@@ -54,16 +52,10 @@ def html_count_cells(html: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("published")
-    data, out = root / "data", root / "out"
-    write_demo(data)
-    proc = subprocess.run(
-        [sys.executable, "-m", "evallib", "run", "--data", str(data), "--out", str(out), "--jobs", "2",
-         "--no-progress", "--period", "2022-04-01..2022-09-30", "--period", "2022-23Q2",
-         "--notebook", "service_outputs", "--notebook", "quarterly_return", "--notebook",
-         "completers_vs_noncompleters"],
-        capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, out = run_demo_suite(
+        tmp_path_factory.mktemp("published"), "--jobs", "2", "--period", "2022-04-01..2022-09-30",
+        "--period", "2022-23Q2", "--notebook", "service_outputs", "--notebook", "quarterly_return",
+        "--notebook", "completers_vs_noncompleters")
     return out
 
 

@@ -9,28 +9,20 @@ and keep every table on the page.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from pypdf import PdfReader
 
 from evallib.runner import find_chromium
-from evallib.synthetic.demo import write_demo
+from tests.conftest import run_demo_suite
 
 A4_POINTS = (595.3, 841.9)
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser")
-    data, out = root / "data", root / "out"
-    write_demo(data)
-    proc = subprocess.run(
-        [sys.executable, "-m", "evallib", "run", "--data", str(data), "--out", str(out), "--no-progress",
-         "--period", "2021-22", "--notebook", "completers_vs_noncompleters", "--format", "html,pdf"],
-        capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, out = run_demo_suite(tmp_path_factory.mktemp("browser"), "--period", "2021-22",
+                            "--notebook", "completers_vs_noncompleters", "--format", "html,pdf")
     folder = out / "leicestershire" / "2021-22"
     return folder, json.loads((folder / "results.json").read_text())
 

@@ -302,12 +302,9 @@ def cover_html(ev: Evaluation) -> str:
     import html as _html
 
     ds, s = ev.dataset, ev.settings
-    banner = ""
-    if not ev.rule.active:
-        banner = ('<div class="not-for-publication" style="position:fixed;top:0;left:0;right:0;z-index:10;'
-                  'background:#b00020;color:#fff;text-align:center;font-weight:bold;padding:3px;">'
-                  'NOT FOR PUBLICATION: small-number suppression is off</div>'
-                  '<p style="color:#b00020;font-weight:bold">NOT FOR PUBLICATION: small-number suppression is off.</p>')
+    from evallib.present import publication_banner
+
+    banner = publication_banner(ev.rule)
     rows = [
         ("Area", ds.area.display_name), ("Period (programme starts)", ev.period.title),
         ("Case data extracted", f"{ds.meta.extract_date:%d %B %Y}"),
