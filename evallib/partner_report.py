@@ -672,22 +672,27 @@ def _suppress(cells: _Cells, group: frozenset, rule: DisclosureRule, order: dict
 
 
 def heading(r: PartnerReport) -> str:
-    """The title block (Markdown): area, period, selection, data and disclosure in force."""
-    lines = [f"# {r.area_name or 'Partner Support Service'}: Partner Support Service outcomes, {r.period.title}"]
-    if not r.rule.active:
-        lines.append("**NOT FOR PUBLICATION: small-number suppression is off.**")
+    """The title block (HTML): area, period, selection, data and disclosure in force.
+
+    With suppression off it starts with the suite's "NOT FOR PUBLICATION" banner
+    (:func:`evallib.present.publication_banner`), fixed so that it prints on every page.
+    """
+    import html
+
+    from evallib.present import publication_banner
+
+    title = f"{r.area_name or 'Partner Support Service'}: Partner Support Service outcomes, {r.period.title}"
     extract = f"Data extracted {_day(r.extract_date)}. " if r.extract_date else ""
     suppression = (f"Counts from 1 to {r.rule.threshold - 1} are not shown ({r.rule.symbol}), nor any "
                    "count they could be worked out from." if r.rule.active else
                    "Every count is shown, however small.")
-    lines.append(
-        "Partners and ex-partners of people referred to the perpetrator programme who were first offered "
-        f"support between {_day(r.period.start)} and {_day(r.period.end)}. {extract}{suppression} "
-        "Every percentage is given with the number it is a percentage of and a 95% interval (Wilson)."
-    )
+    intro = ("Partners and ex-partners of people referred to the perpetrator programme who were first offered "
+             f"support between {_day(r.period.start)} and {_day(r.period.end)}. {extract}{suppression} "
+             "Every percentage is given with the number it is a percentage of and a 95% interval (Wilson).")
+    out = f"{publication_banner(r.rule)}<h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>"
     if not r.partners_supplied:
-        lines.append("**No partners table was supplied with this dataset, so there is nothing to report.**")
-    return "\n\n".join(lines)
+        out += "<p><strong>No partners table was supplied with this dataset, so there is nothing to report.</strong></p>"
+    return out
 
 
 def _list_section(r: PartnerReport, name: str, caption: str, rows: Iterable[tuple[str, str, str | None]],
