@@ -26,7 +26,7 @@ def run(tmp_path_factory):
 def test_every_notebook_of_the_period_made_a_report(run):
     _, out, _ = run
     made = {p.stem for p in (out / "leicestershire" / "2021-22").glob("*.html")}
-    assert {"completers_vs_noncompleters", "service_outputs", "quarterly_return"} <= made
+    assert {"completers_vs_noncompleters", "partner_outcomes", "service_outputs", "quarterly_return"} <= made
 
 
 def test_index_links_every_report(run):

@@ -55,7 +55,7 @@ def outputs(tmp_path_factory):
     _, out = run_demo_suite(
         tmp_path_factory.mktemp("published"), "--jobs", "2", "--period", "2022-04-01..2022-09-30",
         "--period", "2022-23Q2", "--notebook", "service_outputs", "--notebook", "quarterly_return",
-        "--notebook", "completers_vs_noncompleters")
+        "--notebook", "completers_vs_noncompleters", "--notebook", "partner_outcomes")
     return out
 
 
@@ -66,7 +66,7 @@ def test_the_checker_catches_small_counts():
 
 def test_no_small_count_in_html(outputs):
     pages = list(outputs.rglob("*.html"))
-    assert len([p for p in pages if p.name != "index.html"]) == 6
+    assert len([p for p in pages if p.name != "index.html"]) == 8
     for page in pages:
         cells = html_count_cells(page.read_text())
         assert cells or page.name == "index.html"
