@@ -175,6 +175,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                 notebooks=_split(args.notebook), data=args.data, out=args.out,
                 suppress_below=args.suppress_below, extra_parameters=extra)
     formats = args.format or tuple(dict.fromkeys(("html", *suite.formats)))
+    if not args.format and "pdf" in formats:
+        # PDFs in the suite's defaults are a bonus where Chromium is installed; asked for
+        # with --format they are required (and their absence is an error).
+        from evallib.runner import ChromiumNotFoundError, find_chromium
+
+        try:
+            find_chromium()
+        except ChromiumNotFoundError:
+            print("Note: PDFs skipped, as Chromium is not installed (`make report-pdf` or "
+                  "`sudo apt-get install chromium` adds them). HTML reports are made as usual.")
+            formats = tuple(f for f in formats if f != "pdf")
     out_root = Path(args.out).resolve() if args.out else (repo_root() / suite.out).resolve()
 
     # The demo dataset is written on first use, and only into the suite's demo folder:

@@ -256,3 +256,25 @@ def test_run_end_to_end_reports_the_failure_and_makes_the_rest(tmp_path):
     log = json.loads((out / "run-log.json").read_text())
     assert [(r["notebook"].split("/")[-1], r["ok"], r["cell"]) for r in log["results"]] == [
         ("ok_report.ipynb", True, None), ("failing.ipynb", False, 3)]
+
+
+def test_suite_default_pdf_is_skipped_without_chromium(tmp_path, monkeypatch):
+    """PDFs from the suite's defaults are optional; the run still makes HTML when Chromium is absent."""
+    from evallib import cli, runner
+
+    def missing():
+        raise runner.ChromiumNotFoundError("no browser")
+
+    seen = {}
+
+    def fake_execute(jobs, **kw):
+        seen["formats"] = kw["formats"]
+        return runner.RunReport([])
+
+    monkeypatch.setattr(runner, "find_chromium", missing)
+    monkeypatch.setattr(runner, "execute", fake_execute)
+    from tests.conftest import MINIMAL, write_tables
+    data = write_tables(tmp_path / "d", MINIMAL)
+    code = cli.main(["run", "--data", str(data), "--out", str(tmp_path / "o"), "--period", "2021-22",
+                     "--notebook", "completers_vs_noncompleters", "--no-progress"])
+    assert code == 0 and seen["formats"] == ("html",)

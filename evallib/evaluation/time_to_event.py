@@ -26,7 +26,7 @@ from evallib.evaluation.adjusted import ADJUSTMENT_COVARIATES, _ordinal
 from evallib.evaluation.core import Evaluation
 from evallib.figures import GROUP_COLOURS, house_style
 
-__all__ = ["TimeToEvent", "time_to_event", "km_figure", "at_risk_table", "km_alt", "time_to_event_text"]
+__all__ = ["TimeToEvent", "time_to_event", "km_figure", "at_risk_table", "km_alt", "time_to_event_text", "km_title"]
 
 
 
@@ -194,3 +194,19 @@ def time_to_event_text(tte: TimeToEvent) -> str:
                      f" (95% CI {c['ci_low']:.2f} to {c['ci_high']:.2f}, p = {c['p_value']:.3f}); below 1 means "
                      "completers reoffended later or less often, given their recorded characteristics.")
     return " ".join(parts) or "No test could be made."
+
+
+def km_title(tte: TimeToEvent) -> str:
+    """A title that states the finding: each group's share without a proven reoffence at the end."""
+    m = tte.monthly
+    if m.empty:
+        return "Time to first proven reoffence: no follow-up to show"
+    last = int(m["month"].max())
+    parts = []
+    for g, sub in m.groupby("group", sort=False):
+        end = sub[sub["month"] == last]["survival"].iloc[0]
+        if pd.notna(end):
+            parts.append(f"{100 * float(end):.0f}% of {GROUP_LABELS[g].lower()}")
+    if not parts:
+        return "Time to first proven reoffence (curves not shown where few people are followed)"
+    return f"After {last} months, {' and '.join(parts)} had no proven reoffence"
