@@ -90,3 +90,12 @@ def test_pdf_is_a4_readable_and_nothing_runs_off(report):
         assert all(-1 <= x <= w - 20 for x in xs), "text placed beyond the page's right edge"
     assert (folder / "completers_vs_noncompleters.png").stat().st_size > 10_000
     assert (folder / "completers_vs_noncompleters.pdf.png").stat().st_size > 10_000
+
+
+def test_not_for_publication_on_every_pdf_page(tmp_path):
+    _, out = run_demo_suite(tmp_path, "--period", "2021-22", "--notebook", "completers_vs_noncompleters",
+                            "--format", "html,pdf", "--suppress-below", "0")
+    reader = PdfReader(out / "leicestershire" / "2021-22" / "completers_vs_noncompleters.pdf")
+    assert len(reader.pages) >= 4
+    for page in reader.pages:
+        assert "NOT FOR PUBLICATION" in page.extract_text()
