@@ -69,14 +69,14 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
     ``flow`` is the *published* flow (:func:`evallib.evaluation.published_flow`): columns
     ``Stage``, ``Step`` (``""`` kept / ``"set aside"``), ``People`` (already
     disclosure-controlled strings) and ``Reason``. Stages up to the starters run down
-    the middle with people set aside listed to the right; completers and
-    non-completers then branch side by side down to the people analysed.
+    the middle with people set aside listed to the right; the completers and
+    non-completers analysed then branch side by side.
     """
     house_style()
     stages = list(dict.fromkeys(flow["Stage"]))
     branch = [s for s in stages if s.startswith(("Completers", "Non-completers"))]
     trunk = [s for s in stages if s not in branch]
-    n_levels = len(trunk) + 2
+    n_levels = len(trunk) + 1
     fig, ax = plt.subplots(figsize=(8.3, 0.95 * n_levels + 0.3))
     ax.set_xlim(0, 10)
     ax.set_ylim(-n_levels + 0.45, 0.55)
@@ -103,18 +103,11 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
             ax.text(5.3, -i, text, ha="left", va="center", fontsize=8.5, bbox=side)
             ax.annotate("", xy=(5.15, -i), xytext=(4.3, -i), arrowprops={**arrow, "color": "#D55E00"})
     y0 = -len(trunk)
-    for x, name in ((1.6, "Completers"), (6.4, "Non-completers")):
+    for x, name in ((1.6, "Completers analysed"), (6.4, "Non-completers analysed")):
         if name not in stages:
             continue
         ax.annotate("", xy=(x, y0 + 0.35), xytext=(x_mid, y0 + 0.65), arrowprops=arrow)
         ax.text(x, y0, kept_text(name), ha="center", va="center", fontsize=10, bbox=box)
-        analysed = f"{name} analysed"
-        if analysed in stages:
-            ax.annotate("", xy=(x, y0 - 0.62), xytext=(x, y0 - 0.36), arrowprops=arrow)
-            ax.text(x, y0 - 1, kept_text(analysed), ha="center", va="center", fontsize=10, bbox=box)
-            if text := excluded(analysed):
-                ax.text(x, y0 - 1.62, text.replace(" and waiting period", "\nand waiting period"),
-                        ha="center", va="top", fontsize=8, color="#8a3b00")
     ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -177,6 +177,14 @@ def test_evaluation_frame_and_countable_flow(make_dataset):
     flow = countable_flow(cohort, evaluation_frame(ds, cohort))
     assert flow.loc[flow["stage"] == "Completers analysed", "n"].sum() == 1
     assert flow.loc[flow["stage"] == "Non-completers analysed", "n"].sum() == 2
+    # not-yet-countable people are set aside before the split, for both groups together
+    starters = flow[flow["stage"].str.startswith("Starters")]
+    assert starters.loc[starters["step"] == "kept", "n"].iloc[0] == 4
+    excluded = dict(zip(starters.loc[starters["step"] == "excluded", "reason"],
+                        starters.loc[starters["step"] == "excluded", "n"], strict=True))
+    assert excluded == {"still on the programme at the extract date": 1,
+                        "follow-up window and waiting period not over by the police extract date": 0}
+    assert "Completers" not in set(flow["stage"])   # only the analysed groups are published
 
 
 def test_window_over_counts_people_in_their_waiting_period():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 from evallib import evaluation
@@ -116,3 +117,25 @@ def test_messages_never_carry_counts():
 def test_not_for_publication_banner_when_suppression_off(demo):
     assert "NOT FOR PUBLICATION" in evaluation.cover_html(evaluation.evaluate(demo, "2021-22", suppress_below=0))
     assert "NOT FOR PUBLICATION" not in evaluation.cover_html(evaluation.evaluate(demo, "2021-22"))
+
+
+@pytest.mark.parametrize("period", ["2021-22", PERIOD])
+def test_every_section_shows_the_same_group_sizes(demo, period):
+    """Two published sizes of one group that differ by a small count would give it away."""
+    ev = evaluation.evaluate(demo, period)
+    flow = evaluation.published_flow(ev).set_index("Stage")
+    sizes = {"completed": set(), "not_completed": set()}
+    for g, stage in (("completed", "Completers analysed"), ("not_completed", "Non-completers analysed")):
+        sizes[g].add(flow.loc[stage, "People"] if isinstance(flow.loc[stage, "People"], str)
+                     else flow.loc[stage, "People"].iloc[0])
+        rates = evaluation.published_rate_table(ev, "any").set_index("group")
+        sizes[g].add("[c]" if pd.isna(rates.loc[g, "n"]) else str(int(rates.loc[g, "n"])))
+    header = [c for c in groups.table_one(ev).columns if "(n = " in c]
+    sizes["completed"].add(header[0].split("(n = ")[1].rstrip(")"))
+    sizes["not_completed"].add(header[1].split("(n = ")[1].rstrip(")"))
+    risk = time_to_event.at_risk_table(time_to_event.time_to_event(ev), 3, ev.rule).set_index("Still followed")
+    sizes["completed"].add(str(risk.loc["Completers", "0 months"]))
+    sizes["not_completed"].add(str(risk.loc["Non-completers", "0 months"]))
+    for g, seen in sizes.items():
+        numbers = {s for s in seen if s != "[c]"}
+        assert len(numbers) <= 1, f"{g}: sizes {seen} differ between sections"

@@ -28,7 +28,7 @@ def before_after_table(ev: Evaluation) -> pd.DataFrame:
     hidden shows no rates either.
     """
     rows = []
-    f = ev.frame
+    f = ev.analysed()   # the people analysed, as in every section of the report
     for months in ev.settings.before_after_months:
         for g in (COMPLETED, NOT_COMPLETED):
             sub = f[(f["group"] == g) & f[f"da_after_{months}m"].notna() & f[f"da_before_{months}m"].notna()]

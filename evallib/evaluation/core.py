@@ -49,7 +49,11 @@ class Evaluation:
     comparisons: dict[str, object] = field(default_factory=dict)
 
     def analysed(self, variant: str = "any") -> pd.DataFrame:
-        """Completers and non-completers whose outcome ``variant`` is countable."""
+        """Completers and non-completers whose outcome is countable: the people analysed.
+
+        Every section of a report uses these people (plus, in table one, those referred
+        and not started), so that no two published group sizes differ by a small count.
+        """
         f = self.frame
         return f[f["group"].isin(COMPARED) & f["countable"].fillna(False).astype(bool)]
 
@@ -71,7 +75,7 @@ def evaluate(ds: Dataset, period: Period | str, settings: OutcomeSettings | None
     settings = settings or ds.area.outcomes
     cohort = build_cohort(ds, period, settings)
     frame = evaluation_frame(ds, cohort)
-    flow = pd.concat([cohort.flow, countable_flow(cohort, frame)], ignore_index=True)
+    flow = countable_flow(cohort, frame)
     ev = Evaluation(ds, period, settings, cohort, frame, flow, disclosure_rule(ds, suppress_below))
     for variant in OUTCOME_LABELS:
         counts = _group_counts(ev, variant)
@@ -191,16 +195,12 @@ def published_flow(ev: Evaluation) -> pd.DataFrame:
     # each stage's kept count = its exclusions + the stage(s) it feeds
     feeds = {
         "People referred in the period or starting in it": [starters_stage],
-        starters_stage: ["Completers", "Non-completers"],
-        "Completers": ["Completers analysed"],
-        "Non-completers": ["Non-completers analysed"],
+        starters_stage: ["Completers analysed", "Non-completers analysed"],
     }
     equations = []
     for stage, nxt in feeds.items():
         if stage in stages and all(n in stages for n in nxt):
             parts = rows(stage, "excluded") + [c for n in nxt for c in rows(n, "kept")]
-            if stage in ("Completers", "Non-completers"):
-                parts += rows(f"{stage} analysed", "excluded")
             equations.append((rows(stage, "kept")[0], parts))
     valid = [e for e in equations if f.loc[e[0][0], "n"] == sum(f.loc[r, "n"] for r, _ in e[1])]
     s = suppress(f, ev.rule, count_columns=["n"], equations=valid)

@@ -67,12 +67,14 @@ def _fmt_smd(v) -> str:
 def table_one(ev: Evaluation) -> pd.DataFrame:
     """The published table one: one row per characteristic (and level), one column per group.
 
-    Counts are shown as ``n (%)`` of the group's known values' total (missing counted in
+    Completers and non-completers are the people analysed (countable for proven
+    reoffending), the same people as in every other section. Counts are shown as ``n (%)`` of the group's known values' total (missing counted in
     a row of its own); numeric characteristics as ``mean (SD)``, shown only for groups
     of at least the suppression threshold. Columns: ``Characteristic``, one per group
     (labelled with its n), and ``SMD`` (completers vs non-completers).
     """
-    people = ev.cohort.people
+    # The compared groups are the people analysed (see Evaluation.analysed).
+    people = pd.concat([ev.analysed(), ev.frame[ev.frame["group"] == REFERRED_NOT_STARTED]])
     rule = ev.rule
     sizes = people["group"].value_counts().reindex(GROUPS, fill_value=0)
     size_tab = suppress(pd.DataFrame({g: [int(sizes[g])] for g in GROUPS}, index=["n"]), rule,

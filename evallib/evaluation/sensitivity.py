@@ -18,14 +18,24 @@ from evallib.present import pp_interval
 __all__ = ["sensitivity_table"]
 
 
-def _row(label: str, ev: Evaluation, variant: str) -> dict:
+def _row(label: str, ev: Evaluation, variant: str, main: Evaluation | None = None) -> dict:
     t = published_rate_table(ev, variant).set_index("group")
     cmp_ = ev.comparisons.get(variant)
     hidden = t[["n", "reoffenders"]].isna().any().any()
+    if main is not None and ev.rule.active:
+        # A row over other people than the main analysis would give away, by subtraction,
+        # how many people differ between them: hidden when that is a small number.
+        base = published_rate_table(main, "any").set_index("group")
+        for g in t.index:
+            diff = abs(int(t.loc[g, "n"] if pd.notna(t.loc[g, "n"]) else 0)
+                       - int(base.loc[g, "n"] if pd.notna(base.loc[g, "n"]) else 0))
+            if 0 < diff < ev.rule.threshold:
+                t.loc[g, ["n", "rate"]] = pd.NA
+                hidden = True
 
     def rate(g):
         r = t.loc[g]
-        return "[c]" if pd.isna(r["rate"]) else f"{100 * float(r['rate']):.0f}% of {int(r['n'])}"
+        return "[c]" if pd.isna(r["rate"]) or pd.isna(r["n"]) else f"{100 * float(r['rate']):.0f}% of {int(r['n'])}"
 
     return {
         "Analysis": label, "Completers": rate("completed"), "Non-completers": rate("not_completed"),
@@ -44,10 +54,10 @@ def sensitivity_table(ev: Evaluation) -> pd.DataFrame:
         _row("DA-related offences only", ev, "da"),
         _row(f"Index date at {other_index} of the programme",
              evaluate(ds, ev.period, s.model_copy(update={"index_date": other_index}),
-                      suppress_below=ev.rule.threshold), "any"),
+                      suppress_below=ev.rule.threshold), "any", main=ev),
         _row("Including people still in their waiting period (outcomes so far)",
              evaluate(ds, ev.period, s.model_copy(update={"countable_when": "window_over"}),
-                      suppress_below=ev.rule.threshold), "any"),
+                      suppress_below=ev.rule.threshold), "any", main=ev),
     ]
     out = pd.DataFrame(rows)
     known = out["p"].notna()

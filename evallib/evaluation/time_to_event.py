@@ -1,9 +1,9 @@
 """Time to first proven reoffence: Kaplan-Meier curves, log-rank test, Cox hazard ratio.
 
-Everyone with an index date in the two compared groups is followed from the index date
-to the first proven reoffence, censored at the end of the window or at the police
-extract date (see :mod:`evallib.outcomes.reoffending`), so people not yet countable for
-the binary outcome still contribute the time they have been followed.
+The people analysed (the same as in every section: countable for proven reoffending)
+are followed from the index date to the first proven reoffence, censored at the end of
+the window (see :mod:`evallib.outcomes.reoffending`). People not yet countable are left
+out here too, so that no published group size differs from another by a small count.
 
 For disclosure, curves are published on a monthly grid (the proportion still without a
 proven reoffence at the end of each month, with its interval) and only while at least
@@ -48,7 +48,7 @@ class TimeToEvent:
 
 
 def _frame(ev: Evaluation, variant: str) -> pd.DataFrame:
-    f = ev.frame[ev.frame["group"].isin([COMPLETED, NOT_COMPLETED])]
+    f = ev.analysed(variant)
     f = f[f[f"days_to_first_{variant}"].notna()].copy()
     f["time"] = f[f"days_to_first_{variant}"].astype(float)
     f["event"] = f[f"event_{variant}"].astype(bool)

@@ -166,19 +166,29 @@ def incidents_before_after(
 
 
 def countable_flow(cohort: Cohort, outcomes: pd.DataFrame) -> pd.DataFrame:
-    """The last stage of the record flow: who in each compared group is countable.
+    """The record flow with the last step added: who is countable for proven reoffending.
 
-    Returns rows in the same layout as :func:`evallib.cohorts.record_flow`.
+    People whose follow-up window and waiting period are not over by the police extract
+    date are set aside at the starters stage, *before* the split into completers and
+    non-completers, so the groups shown everywhere in a report are the people analysed.
+    (Publishing each group's full size beside its analysed size would give away a
+    small number of people not yet countable by subtraction.)
     """
-    rows = []
+    flow = cohort.flow.copy()
     people = cohort.people
-    for group, label in (("completed", "Completers"), ("not_completed", "Non-completers")):
-        sel = (people["group"] == group).to_numpy()
-        c = outcomes.loc[sel, "countable"].fillna(False).astype(bool)
-        rows.append({"stage": f"{label} analysed", "step": "kept", "n": int(c.sum()), "reason": ""})
-        rows.append({"stage": f"{label} analysed", "step": "excluded", "n": int((~c).sum()),
-                     "reason": "follow-up window and waiting period not over by the police extract date"})
-    return pd.DataFrame(rows, columns=["stage", "step", "n", "reason"])
+    compared = people["group"].isin(["completed", "not_completed"]).to_numpy()
+    countable = outcomes["countable"].fillna(False).astype(bool).to_numpy()
+    n_not_countable = int((compared & ~countable).sum())
+    starters = flow.index[flow["stage"].str.startswith("Starters") & (flow["step"] == "excluded")]
+    row = pd.DataFrame([{"stage": flow.loc[starters[-1], "stage"], "step": "excluded", "n": n_not_countable,
+                         "reason": "follow-up window and waiting period not over by the police extract date"}])
+    flow = pd.concat([flow.loc[:starters[-1]], row, flow.loc[starters[-1] + 1:]], ignore_index=True)
+    for group, stage in (("completed", "Completers"), ("not_completed", "Non-completers")):
+        n = int(((people["group"] == group).to_numpy() & countable).sum())
+        flow.loc[(flow["stage"] == stage) & (flow["step"] == "kept"), "n"] = n
+    flow["stage"] = flow["stage"].replace({"Completers": "Completers analysed",
+                                           "Non-completers": "Non-completers analysed"})
+    return flow
 
 
 def evaluation_frame(ds: Dataset, cohort: Cohort) -> pd.DataFrame:
