@@ -308,8 +308,19 @@ def _parse_column(raw: pd.Series, col: Column, allowed: tuple[str, ...] | None
     return text, pd.Series(False, index=raw.index), "", ""
 
 
-def _rows(mask: pd.Series, offset: int) -> np.ndarray:
-    return np.flatnonzero(mask.to_numpy(dtype=bool)) + offset
+def _many(file: str, column: str, mask: pd.Series, values, offset: int, problem: str, fix: str) -> pd.DataFrame:
+    """Problem rows for every flagged cell of a column at once (vectorised, not a loop over rows)."""
+    where = np.flatnonzero(np.asarray(mask, dtype=bool))
+    vals = pd.Series(values).iloc[where] if not isinstance(values, str) else pd.Series([values] * len(where))
+    text = vals.map(_fmt).to_numpy() if len(where) else np.array([], dtype=object)
+    return pd.DataFrame({"file": file, "column": column, "row": where + offset, "value": text,
+                         "problem": problem, "fix": fix}, columns=PROBLEM_COLUMNS)
+
+
+def _as_frame(problems: list) -> pd.DataFrame:
+    frames = [p if isinstance(p, pd.DataFrame) else pd.DataFrame([p], columns=PROBLEM_COLUMNS) for p in problems]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PROBLEM_COLUMNS)
 
 
 def _read_meta(folder: Path, problems: list[dict]) -> DatasetMeta | None:
@@ -375,7 +386,7 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
         area = load_area(area)
     elif area is None:
         if meta is None:
-            raise DataValidationError(pd.DataFrame(problems, columns=PROBLEM_COLUMNS), folder)
+            raise DataValidationError(_as_frame(problems), folder)
         area = load_area(meta.area)
     if meta is not None and meta.area != area.name:
         problems.append(_problem("dataset.yaml", "area", "", meta.area,
@@ -441,26 +452,22 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
                 fix = f"use one of the area's districts: {', '.join(district_names)} (or add an alias in params)"
             elif col.name == "programme":
                 fix = f"use one of the area's programmes: {', '.join(area.programmes)}"
-            for r in _rows(bad, offset):
-                problems.append(_problem(fname, col.name, int(r), raw[col.name].iloc[r - offset], what, fix))
+            problems.append(_many(fname, col.name, bad, raw[col.name], offset, what, fix))
             if col.required:
                 empty = values.isna() & ~bad
-                for r in _rows(empty, offset):
-                    problems.append(_problem(fname, col.name, int(r), "", "required value is empty",
-                                             f"fill in {col.name} ({col.meaning})"))
+                problems.append(_many(fname, col.name, empty, "", offset, "required value is empty",
+                                      f"fill in {col.name} ({col.meaning})"))
             if col.kind == "int" and (col.minimum is not None or col.maximum is not None):
                 lo = col.minimum if col.minimum is not None else -np.inf
                 hi = col.maximum if col.maximum is not None else np.inf
                 out = values.notna() & ((values < lo) | (values > hi)).fillna(False)
-                for r in _rows(out, offset):
-                    rng = f"between {col.minimum} and {col.maximum}" if col.maximum is not None else f"{col.minimum} or more"
-                    problems.append(_problem(fname, col.name, int(r), raw[col.name].iloc[r - offset],
-                                             f"out of range: must be {rng}", f"correct the value to be {rng}"))
+                rng = f"between {col.minimum} and {col.maximum}" if col.maximum is not None else f"{col.minimum} or more"
+                problems.append(_many(fname, col.name, out, raw[col.name], offset,
+                                      f"out of range: must be {rng}", f"correct the value to be {rng}"))
             if col.unique:
                 dup = values.notna() & values.duplicated(keep=False)
-                for r in _rows(dup, offset):
-                    problems.append(_problem(fname, col.name, int(r), raw[col.name].iloc[r - offset],
-                                             "id is not unique", "give every row its own id"))
+                problems.append(_many(fname, col.name, dup, raw[col.name], offset,
+                                      "id is not unique", "give every row its own id"))
             parsed[col.name] = values
         df = _empty_table(table)
         df = pd.DataFrame({c.name: parsed.get(c.name, df[c.name].reindex(raw.index)) for c in table.columns},
@@ -470,8 +477,9 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
         tables[table.name] = df
 
     _check_relations(tables, files, offsets, meta, problems)
-    if problems:
-        raise DataValidationError(pd.DataFrame(problems, columns=PROBLEM_COLUMNS), folder)
+    found = _as_frame(problems)
+    if len(found):
+        raise DataValidationError(found, folder)
     return Dataset(folder=folder, meta=meta, area=area, tables={k: v.reset_index(drop=True) for k, v in tables.items()},
                    present=set(files), files=files, fingerprint=fingerprint(files.values(), folder / "dataset.yaml"))
 
@@ -482,8 +490,7 @@ def _check_relations(tables, files, offsets, meta, problems) -> None:
         df = tables[table]
         off = offsets.get(table, 2)
         vals = df[col] if values is None else values
-        for r in _rows(mask, 0):
-            problems.append(_problem(files[table].name, col, int(r + off), _fmt(vals.iloc[r]), what, fix))
+        problems.append(_many(files[table].name, col, mask, vals, off, what, fix))
 
     for (t, c), (pt, pc) in FOREIGN_KEYS.items():
         if t not in files or pt not in tables:
