@@ -1167,13 +1167,18 @@ _CSS = """
 .evallib-return h3 { background: #0b3c5d; color: #fff; padding: 0.3em 0.6em; margin: 1.4em 0 0.3em;
   font-size: 1.05em; }
 .evallib-return table { border-collapse: collapse; font-size: 0.9em; width: 100%; margin: 0.2em 0 0.6em; }
-.evallib-return th { background: #d9e2ec; text-align: left; padding: 4px 8px; }
-.evallib-return td { padding: 4px 8px; border-bottom: 1px solid #e3e7eb; vertical-align: top; }
-.evallib-return td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.evallib-return th { background: #d9e2ec; text-align: left !important; padding: 4px 8px; }
+.evallib-return td { padding: 4px 8px; border-bottom: 1px solid #e3e7eb; vertical-align: top;
+  text-align: left !important; }
+.evallib-return td.num, .evallib-return th.num { text-align: right !important; white-space: nowrap;
+  font-variant-numeric: tabular-nums; }
 .evallib-return td.def { color: #444; font-size: 0.92em; }
 .evallib-return tr.total td { font-weight: bold; background: #f0f3f7; }
 .evallib-return tr.total td.def { font-weight: normal; }
-.evallib-return table.form td:nth-child(2) { width: 28%; }
+.evallib-return table.form { table-layout: auto; }
+.evallib-return table.form td:nth-child(1) { width: 6%; white-space: nowrap; }
+.evallib-return table.form td:nth-child(2) { width: 30%; }
+.evallib-return table.form td.def { width: 44%; }
 .evallib-return table.facts td { border: none; padding: 1px 8px 1px 0; }
 .evallib-return p.note, .evallib-return ol.notes { font-size: 0.85em; color: #444; }
 .evallib-return p.warning { color: #9c0006; font-weight: bold; }
@@ -1211,7 +1216,7 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
         if sec.note:
             parts.append(f"<p class=\"note\">{e(sec.note)}</p>")
         if sec.is_grid:
-            heads = "".join(f"<th style=\"text-align:right\">{e(h)}</th>" for _, h in sec.columns)
+            heads = "".join(f"<th class=\"num\">{e(h)}</th>" for _, h in sec.columns)
             parts.append(f"<table class=\"form\"><thead><tr><th>No.</th><th>Outcome</th>{heads}<th>Definition</th></tr></thead><tbody>")
             for _, code, label, definition, cells in sec.lines():
                 cls = " class=\"total\"" if any(c.total for c in cells.values()) else ""
@@ -1219,8 +1224,8 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
                 parts.append(f"<tr{cls}><td>{e(code)}</td><td>{e(label)}</td>{vals}"
                              f"<td class=\"def\">{e(definition)}</td></tr>")
         else:
-            parts.append("<table class=\"form\"><thead><tr><th>No.</th><th>Item</th><th style=\"text-align:right\">Value</th>"
-                         "<th style=\"text-align:right\">Base (n)</th><th>Definition</th></tr></thead><tbody>")
+            parts.append("<table class=\"form\"><thead><tr><th>No.</th><th>Item</th><th class=\"num\">Value</th>"
+                         "<th class=\"num\">Base (n)</th><th>Definition</th></tr></thead><tbody>")
             for row in sec.rows:
                 cls = " class=\"total\"" if row.total else ""
                 parts.append(f"<tr{cls}><td>{e(row.code)}</td><td>{e(row.label)}</td>"
