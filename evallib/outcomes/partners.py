@@ -59,9 +59,7 @@ def partners_in_period(ds: Dataset, period: Period | str) -> pd.DataFrame:
     p.loc[p["risk_change"] == "", "risk_change"] = pd.NA
     p["high_start"] = (p["dash_start"] >= 14).astype("boolean")
     p["high_end"] = (p["dash_end"] >= 14).astype("boolean")
-    ep = ds.episodes
-    completed_refs = ep.loc[ep["programme"].isin(ds.area.core_programmes) & ep["status"].eq("completed"), "referral_id"]
-    p["person_completed"] = p["referral_id"].isin(completed_refs)
+    p["person_completed"] = programme_status(ds, p["referral_id"]).eq("completed").to_numpy(dtype=bool)
     return p.reset_index(drop=True)
 
 
@@ -127,7 +125,7 @@ def programme_status(ds: Dataset, referral_ids: pd.Series) -> pd.Series:
     """Where the referred person stands on a core programme, for each referral id.
 
     ``completed`` when any core-programme episode of the referral has status
-    ``completed`` (the same test as ``person_completed`` in :func:`partners_in_period`);
+    ``completed`` (``person_completed`` in :func:`partners_in_period` is this test);
     otherwise ``ongoing`` when one is still ongoing; otherwise ``not_completed`` when one
     ended without completing (disengaged, suspended or excluded); otherwise
     ``not_started`` (no core-programme episode: the person has not started, or started
