@@ -67,10 +67,6 @@ def _tidy(s: SuppressedTable, index_name: str = "district") -> pd.DataFrame:
     return out
 
 
-def _label(area: AreaParams, row: str) -> str:
-    return row
-
-
 def publish(name: str, raw: pd.DataFrame, area: AreaParams, rule: DisclosureRule) -> PublishedTable:
     """Protect one raw table from :mod:`evallib.tables` and lay it out for publication."""
     groups = _groups(area)

@@ -8,6 +8,7 @@ A notebook calls :func:`evaluate` once and shows what it returns.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,7 +25,7 @@ from evallib.schemas import Dataset
 
 __all__ = [
     "Evaluation", "evaluate", "rate_table", "published_rate_table", "disclosure_rule", "results_json",
-    "published_flow", "rate_display", "comparison_text", "wording", "figure_title", "figure_alt", "report_heading",
+    "published_flow", "wording", "figure_title", "figure_alt",
     "OUTCOME_LABELS", "headline", "flow_alt", "cover_html", "methods_markdown",
 ]
 
@@ -47,6 +48,7 @@ class Evaluation:
     flow: pd.DataFrame
     rule: DisclosureRule
     comparisons: dict[str, object] = field(default_factory=dict)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     def analysed(self, variant: str = "any") -> pd.DataFrame:
         """Completers and non-completers whose outcome is countable: the people analysed.
@@ -106,6 +108,14 @@ def rate_table(ev: Evaluation, variant: str = "any", alpha: float = 0.05) -> pd.
 
 
 def published_rate_table(ev: Evaluation, variant: str = "any") -> pd.DataFrame:
+    """:func:`rate_table` after disclosure control: what a report may show (see below)."""
+    key = ("rates", variant)
+    if key not in ev._cache:   # disclosure control solves LPs: do it once per report
+        ev._cache[key] = _published_rate_table(ev, variant)
+    return ev._cache[key].copy()
+
+
+def _published_rate_table(ev: Evaluation, variant: str) -> pd.DataFrame:
     """:func:`rate_table` after disclosure control: what a report may show.
 
     The counts published are n, reoffenders and (implicitly, as n - reoffenders) those
@@ -125,6 +135,13 @@ def published_rate_table(ev: Evaluation, variant: str = "any") -> pd.DataFrame:
 
 
 def results_json(ev: Evaluation) -> dict:
+    """The machine-readable headline of a report (``results.json``), disclosure-controlled."""
+    if "results" not in ev._cache:   # read by several sections: computed once
+        ev._cache["results"] = _results_json(ev)
+    return copy.deepcopy(ev._cache["results"])
+
+
+def _results_json(ev: Evaluation) -> dict:
     """The machine-readable headline of a report (``results.json``), disclosure-controlled."""
     ds = ev.dataset
     out = {
@@ -209,19 +226,6 @@ def published_flow(ev: Evaluation) -> pd.DataFrame:
     return out.rename(columns={"stage": "Stage", "step": "Step", "n": "People", "reason": "Reason"})
 
 
-def rate_display(rates: pd.DataFrame) -> pd.DataFrame:
-    """A published rate table formatted for reading: whole percentages, intervals."""
-    from evallib.present import interval, percent
-
-    return pd.DataFrame({
-        "Group": rates["label"],
-        "People analysed": rates["n"].astype("Int64").astype("string").fillna("[c]"),
-        "Proven reoffenders": rates["reoffenders"].astype("Int64").astype("string").fillna("[c]"),
-        "Rate": [percent(x) for x in rates["rate"]],
-        "95% interval (Wilson)": [interval(lo, hi) for lo, hi in zip(rates["ci_low"], rates["ci_high"], strict=True)],
-    })
-
-
 def wording(ev: Evaluation, variant: str = "any"):
     """Justice Data Lab wording for one outcome, or ``None`` when its counts are not publishable."""
     res = results_json(ev)["outcomes"][variant]
@@ -246,15 +250,6 @@ def _window_words(ev: Evaluation, noun: bool = False) -> str:
     return f"{m} months" if noun else f"{m}-month"
 
 
-def comparison_text(ev: Evaluation, variant: str = "any") -> str:
-    """The wording as Markdown paragraphs (see :func:`evallib.stats.describe_comparison`)."""
-    w = wording(ev, variant)
-    if w is None:
-        return ("The comparison cannot be shown: one of the groups is empty or too small to publish "
-                "without identifying people.")
-    return "\n\n".join(w.sentences)
-
-
 def figure_title(ev: Evaluation, variant: str) -> str:
     res = results_json(ev)["outcomes"][variant]
     g = res["groups"]
@@ -274,20 +269,6 @@ def figure_alt(ev: Evaluation, variant: str) -> str:
             parts.append(f"{v['label']}: {100 * v['rate']:.0f}% of {v['n']} "
                          f"(95% interval {100 * v['ci_low']:.0f}% to {100 * v['ci_high']:.0f}%)")
     return f"Dot and interval chart of {OUTCOME_LABELS[variant].lower()}. " + "; ".join(parts) + "."
-
-
-def report_heading(ev: Evaluation) -> str:
-    """The report's title block (Markdown): area, period, data, settings in force."""
-    ds, s = ev.dataset, ev.settings
-    not_pub = "\n\n**NOT FOR PUBLICATION: small-number suppression is off.**" if not ev.rule.active else ""
-    return (
-        f"# {ds.area.display_name}: completers versus non-completers, {ev.period.title}\n\n"
-        f"Data extracted {ds.meta.extract_date:%d %B %Y} (police records {ds.police_extract_date:%d %B %Y}); "
-        f"dataset fingerprint `{ds.fingerprint[:12]}`; evallib {evallib.__version__}.  \n"
-        f"Proven reoffending: {s.window_months}-month window from the {s.index_date} date, "
-        f"{s.waiting_months}-month waiting period; counts below {ev.rule.threshold} suppressed."
-        + not_pub
-    )
 
 
 def flow_alt(flow: pd.DataFrame) -> str:
