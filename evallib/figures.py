@@ -48,7 +48,7 @@ def rate_intervals(table: pd.DataFrame, *, title: str, xlabel: str = "Proven reo
             ax.errorbar(100 * r["rate"], yi, xerr=[[100 * (r["rate"] - r["ci_low"])], [100 * (r["ci_high"] - r["rate"])]],
                         fmt="o", color=colour, capsize=5, markersize=8, lw=2)
             ax.text(100 * r["ci_high"] + 2, yi, f"{100 * r['rate']:.0f}%", va="center", color=colour)
-        ax.set_yticks(list(y))
+    ax.set_yticks(list(y))
     ax.set_yticklabels([_label_with_n(r) for _, r in table.iterrows()])
     ax.set_xlim(0, 100)
     ax.set_ylim(-0.7, len(table) - 0.3)
