@@ -66,7 +66,7 @@ def _label_with_n(row) -> str:
 def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to records analysed"):
     """A CONSORT-style diagram of the record flow.
 
-    ``flow`` is the *published* flow (:func:`evallib.evaluation.published_flow`): columns
+    ``flow`` is the *published* flow (:func:`evallib.reports.evaluation.published_flow`): columns
     ``Stage``, ``Step`` (``""`` kept / ``"set aside"``), ``People`` (already
     disclosure-controlled strings) and ``Reason``. Stages up to the starters run down
     the middle with people set aside listed to the right; the completers and

@@ -7,9 +7,16 @@ import re
 import pandas as pd
 import pytest
 
-from evallib import evaluation
-from evallib.evaluation import adjusted, before_after, groups, sensitivity, summary, time_to_event
 from evallib.present import safe_text
+from evallib.reports import evaluation
+from evallib.reports.evaluation import (
+    adjusted,
+    before_after,
+    groups,
+    sensitivity,
+    summary,
+    time_to_event,
+)
 from evallib.schemas import load_dataset
 from evallib.synthetic.demo import generate_demo, write_dataset, write_demo
 from evallib.synthetic.model import TrueEffects

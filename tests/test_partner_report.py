@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from evallib import partner_report as pr
 from evallib import stats
 from evallib.disclosure import DisclosureRule
 from evallib.outcomes.partners import high_risk_table
 from evallib.outputs import json_safe
+from evallib.reports import partners as pr
 
 OFF = DisclosureRule(threshold=0)
 ON = DisclosureRule(threshold=5)

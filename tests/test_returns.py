@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from openpyxl import load_workbook
 
-from evallib.returns import (
+from evallib.reports.quarterly import (
     NOT_AVAILABLE,
     bank_holidays_england_wales,
     last_working_day,

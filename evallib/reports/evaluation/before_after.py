@@ -16,7 +16,7 @@ import pandas as pd
 from evallib import stats
 from evallib.cohorts import COMPLETED, GROUP_LABELS, NOT_COMPLETED
 from evallib.disclosure import suppress
-from evallib.evaluation.core import Evaluation
+from evallib.reports.evaluation.core import Evaluation
 
 __all__ = ["before_after_table"]
 

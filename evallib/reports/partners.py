@@ -547,7 +547,7 @@ def build(ds: Dataset, period: Period | str, rule: DisclosureRule) -> PartnerRep
     period : Period or str
         Partners are selected by ``offered_date`` in the period.
     rule : DisclosureRule
-        Usually ``evallib.evaluation.disclosure_rule(ds, suppress_below)``.
+        Usually ``evallib.reports.evaluation.disclosure_rule(ds, suppress_below)``.
     """
     period = parse_period(period)
     return from_partners(partner_frame(ds, period), rule, period, area_name=ds.area.display_name,

@@ -22,9 +22,9 @@ import pandas as pd
 from evallib import stats
 from evallib.cohorts import COMPLETED, GROUP_LABELS, NOT_COMPLETED
 from evallib.disclosure import suppress
-from evallib.evaluation.adjusted import ADJUSTMENT_COVARIATES, _ordinal
-from evallib.evaluation.core import Evaluation
 from evallib.figures import GROUP_COLOURS, house_style
+from evallib.reports.evaluation.adjusted import ADJUSTMENT_COVARIATES, _ordinal
+from evallib.reports.evaluation.core import Evaluation
 
 __all__ = ["TimeToEvent", "time_to_event", "km_figure", "at_risk_table", "km_alt", "time_to_event_text", "km_title"]
 

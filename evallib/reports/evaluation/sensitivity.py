@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from evallib import stats
-from evallib.evaluation.core import Evaluation, evaluate, published_rate_table
 from evallib.present import pp_interval
+from evallib.reports.evaluation.core import Evaluation, evaluate, published_rate_table
 
 __all__ = ["sensitivity_table"]
 

@@ -16,14 +16,14 @@ import pandas as pd
 from evallib import stats
 from evallib.cohorts import COMPLETED, NOT_COMPLETED
 from evallib.disclosure import suppress
-from evallib.evaluation.core import (
+from evallib.present import interval, percent, pp_interval
+from evallib.reports.evaluation.core import (
     OUTCOME_LABELS,
     Evaluation,
     published_rate_table,
     results_json,
     wording,
 )
-from evallib.present import interval, percent, pp_interval
 
 __all__ = ["headline_table", "summary_markdown", "frequency"]
 

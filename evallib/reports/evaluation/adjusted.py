@@ -25,8 +25,8 @@ import pandas as pd
 
 from evallib import stats
 from evallib.cohorts import COMPLETED
-from evallib.evaluation.core import Evaluation
 from evallib.figures import GROUP_COLOURS, house_style
+from evallib.reports.evaluation.core import Evaluation
 
 __all__ = ["ADJUSTMENT_COVARIATES", "Adjusted", "adjusted_estimates", "balance_display", "overlap_figure",
            "adjusted_table", "conclusion_sentence"]

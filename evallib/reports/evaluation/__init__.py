@@ -10,7 +10,7 @@ Every function here returns group-level, disclosure-controlled tables and senten
 person-level frames stay inside :class:`Evaluation`.
 """
 
-from evallib.evaluation.core import *  # noqa: F403
-from evallib.evaluation.core import __all__ as _core_all
+from evallib.reports.evaluation.core import *  # noqa: F403
+from evallib.reports.evaluation.core import __all__ as _core_all
 
 __all__ = list(_core_all)
