@@ -2,10 +2,12 @@
 
 An area's YAML file (``params/areas/<area>.yaml``) says which districts and groups of
 districts it reports, which programmes it runs and in what role, how small counts are
-suppressed, and how a provider's own column names and labels map onto the data
-contract. ``params/suite.yaml`` names the default run. Both are validated on load:
-an unknown key, a wrong type or an unknown programme role is an error that names the
-file and the key.
+suppressed, how a provider's own column names and labels map onto the data
+contract, and how its export writes dates. ``params/suite.yaml`` names the default run.
+Both are validated on load: an unknown key, a wrong type, an unknown programme role, or a
+column or label mapped onto something the data contract does not have is an error that
+names the file and the key, so a mistake in the area file never surfaces later as
+hundreds of data problems blaming the provider.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import calendar
 import os
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -25,9 +27,60 @@ __all__ = [
     "Period", "PeriodError", "parse_period", "financial_year_of",
     "ParamsError", "AreaParams", "Programme", "DisclosureSettings", "OutcomeSettings",
     "SuiteParams", "SuiteRun", "load_area", "load_suite", "params_dir", "available_areas",
+    "normalise_label", "ISO_DATE", "strftime_format", "date_format_example",
 ]
 
 PROGRAMME_ROLES = ("core", "awareness", "follow_on")
+ISO_DATE = "%Y-%m-%d"
+
+
+# --------------------------------------------------------------------------- labels, dates
+def normalise_label(value: object) -> str:
+    """A label as matched: case, spaces and punctuation ignored, ``&`` read as ``and``.
+
+    Districts, programmes and every category label are compared this way, so
+    ``"IDVA/MARAC "``, ``"idva-marac"`` and ``"IDVA MARAC"`` are one label.
+
+    >>> normalise_label("  Children's SOCIAL care ") == normalise_label("childrens_social_care")
+    True
+    """
+    text = str(value).strip().lower().replace("&", " and ")
+    return re.sub(r"[\W_]+", "", text)
+
+
+_DATE_TOKENS = re.compile(r"yyyy|yy|mmmm|mmm|mm|m|dd|d", re.IGNORECASE)
+_DATE_TOKEN_CODES = {"yyyy": "%Y", "yy": "%y", "mmmm": "%B", "mmm": "%b", "mm": "%m", "m": "%m",
+                     "dd": "%d", "d": "%d"}
+DATE_FORMAT_HELP = ("write it as a Python date format such as \"%d/%m/%Y\" (25/04/2022), "
+                    "\"%d-%m-%Y\" or \"%Y-%m-%d\", or as dd/mm/yyyy")
+
+
+def strftime_format(text: str) -> str:
+    """A date format as Python writes it (``%d/%m/%Y``); ``dd/mm/yyyy`` is read too.
+
+    Raises ``ValueError`` for a format that does not name a day, a month and a year, or
+    that cannot read back the dates it writes.
+    """
+    text = str(text).strip()
+    fmt = text if "%" in text else _DATE_TOKENS.sub(lambda m: _DATE_TOKEN_CODES[m.group(0).lower()], text)
+    if re.search(r"[A-Za-z]", re.sub(r"%[A-Za-z]", "", fmt)):
+        raise ValueError(f"date format {text!r} is not one the suite reads; {DATE_FORMAT_HELP}")
+    has = {code for code in ("%d", "%m", "%b", "%B", "%Y", "%y") if code in fmt}
+    if "%d" not in has or not has & {"%m", "%b", "%B"} or not has & {"%Y", "%y"}:
+        raise ValueError(f"date format {text!r} must name a day, a month and a year; {DATE_FORMAT_HELP}")
+    sample = datetime(2022, 4, 25)
+    try:
+        back = datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError:
+        back = None
+    if back != sample:
+        raise ValueError(f"date format {text!r} cannot read back the dates it writes; {DATE_FORMAT_HELP}")
+    return fmt
+
+
+def date_format_example(fmt: str) -> str:
+    """25 April 2022 written in ``fmt``, for messages: ``25/04/2022``."""
+    return datetime(2022, 4, 25).strftime(fmt)
 
 
 # --------------------------------------------------------------------------- periods
@@ -198,6 +251,35 @@ class AreaParams(_Strict):
         default_factory=dict, description="per table and column: provider label -> contract label")
     extra_columns: dict[str, list[str]] = Field(
         default_factory=dict, description="per table: columns outside the contract that may be read")
+    date_format: str | None = Field(
+        None, description="how the export writes dates held as text, e.g. \"%d/%m/%Y\" (or dd/mm/yyyy); "
+        "unset: ISO 8601 (2022-04-25). Excel date cells are read as dates whatever it says")
+    date_formats: dict[str, str | dict[str, str]] = Field(
+        default_factory=dict, description="overrides of date_format: per table (a format), or per "
+        "table and column ({end_date: \"%d.%m.%Y\"})")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_as_text(cls, data: object) -> object:
+        """Provider headers and labels are text, even when YAML reads one as a number or
+        true/false (``1:``, ``True:``)."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("columns", "labels", "district_aliases", "extra_columns", "date_formats"):
+                if isinstance(data.get(key), dict):
+                    data[key] = _as_text_keys(data[key])
+        return data
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format_readable(cls, v: str | None) -> str | None:
+        return None if v is None else strftime_format(v)
+
+    @field_validator("date_formats")
+    @classmethod
+    def _date_formats_readable(cls, v: dict) -> dict:
+        return {t: strftime_format(f) if isinstance(f, str) else {c: strftime_format(x) for c, x in f.items()}
+                for t, f in v.items()}
 
     @field_validator("districts")
     @classmethod
@@ -217,7 +299,100 @@ class AreaParams(_Strict):
         for alias, target in self.district_aliases.items():
             if target not in known:
                 raise ValueError(f"district_aliases: {alias!r} points at {target!r}, not in 'districts'")
+        mistakes = self._contract_mistakes()
+        if mistakes:
+            raise ValueError("\n".join(mistakes))
         return self
+
+    def _contract_mistakes(self) -> list[str]:
+        """Every ``columns``, ``labels``, ``date_formats`` and ``extra_columns`` key, and
+        every label target, checked against the data contract: ``key: what is wrong``."""
+        from evallib.schemas import TABLES  # the contract; schemas imports this module
+
+        out: list[str] = []
+        table_list = ", ".join(TABLES)
+
+        def table_known(key: str, table: str) -> bool:
+            if table not in TABLES:
+                out.append(f"{key}.{table}: not a table of the data contract (tables: {table_list})")
+                return False
+            return True
+
+        for table, mapping in self.columns.items():
+            if not table_known("columns", table):
+                continue
+            names = TABLES[table].names
+            for provider, contract in mapping.items():
+                if contract not in names:
+                    out.append(f"columns.{table}.{provider}: {contract!r} is not a column of {table} "
+                               f"(columns: {', '.join(names)}); write the provider's header on the left, "
+                               "the contract's column on the right")
+            targets = list(mapping.values())
+            for contract in sorted({c for c in targets if targets.count(c) > 1}):
+                twice = [p for p, c in mapping.items() if c == contract]
+                out.append(f"columns.{table}: {', '.join(map(repr, twice))} are all mapped onto {contract!r}; "
+                           "map one provider column onto each contract column")
+        for table, by_column in self.labels.items():
+            if not table_known("labels", table):
+                continue
+            contract_table = TABLES[table]
+            renamed = self.columns.get(table, {})
+            for column, mapping in by_column.items():
+                key = f"labels.{table}.{column}"
+                if column not in contract_table.names:
+                    hint = (f"; labels are keyed by the contract column, so write {renamed[column]!r} "
+                            f"(the column {column!r} is mapped onto under columns.{table})"
+                            if column in renamed else "; labels are keyed by the contract column's name")
+                    out.append(f"{key}: not a column of {table}{hint}")
+                    continue
+                allowed = self.allowed_values(table, column)
+                if allowed is None:
+                    out.append(f"{key}: {column} is not a category column, so it takes no labels")
+                    continue
+                known = {normalise_label(a) for a in allowed}
+                for provider, target in mapping.items():
+                    if normalise_label(target) not in known:
+                        out.append(f"{key}.{provider}: {target!r} is not a {column} of the data contract; "
+                                   f"use one of: {', '.join(allowed)}")
+                seen: dict[str, str] = {}
+                for provider, target in mapping.items():
+                    n = normalise_label(provider)
+                    if n in seen and normalise_label(mapping[seen[n]]) != normalise_label(target):
+                        out.append(f"{key}.{provider}: the same label as {seen[n]!r} (case, spaces and "
+                                   "punctuation are ignored) but mapped elsewhere; keep one of them")
+                    seen.setdefault(n, provider)
+        for table, override in self.date_formats.items():
+            if not table_known("date_formats", table) or isinstance(override, str):
+                continue
+            dates = [c.name for c in TABLES[table].columns if c.kind == "date"]
+            for column in override:
+                if column not in dates:
+                    out.append(f"date_formats.{table}.{column}: not a date column of {table} "
+                               f"(date columns: {', '.join(dates)})")
+        for table in self.extra_columns:
+            table_known("extra_columns", table)
+        return out
+
+    def allowed_values(self, table: str, column: str) -> tuple[str, ...] | None:
+        """The values a contract category column takes in this area (``None``: not a category)."""
+        from evallib.schemas import TABLES
+
+        col = TABLES[table].column(column)
+        if col.kind != "category":
+            return None
+        if column == "district":
+            return tuple(self.districts)
+        if column == "programme":
+            return tuple(self.programmes)
+        return col.categories
+
+    def date_format_for(self, table: str, column: str) -> str:
+        """The format of a text date in ``table.column``: the column's override, else the
+        table's, else the area's ``date_format``, else ISO 8601."""
+        override = self.date_formats.get(table)
+        if isinstance(override, dict):
+            override = override.get(column)
+        return override or self.date_format or ISO_DATE
 
     # -- convenience views used across the library
     def programmes_with_role(self, role: str) -> list[str]:
@@ -248,12 +423,18 @@ class AreaParams(_Strict):
 
 
 class SuiteRun(_Strict):
-    """One block of the default run: an area, its periods and the notebooks to run."""
+    """One block of the default run: an area, its periods, the notebooks to run, and the
+    dataset they read (``data``; without it the suite's ``data``, normally the demo data).
+
+    Each block is checked against its own dataset, so a block whose data are missing or
+    are another area's stops that block only, never the other areas' runs.
+    """
 
     area: str
     periods: list[str] = Field(min_length=1)
     notebooks: list[str] = Field(min_length=1)
-    data: str | None = None
+    data: str | None = Field(None, description="this block's dataset folder, relative to the repository "
+                             "(default: the suite's data)")
 
     @field_validator("periods")
     @classmethod
@@ -272,7 +453,40 @@ class SuiteParams(_Strict):
     runs: list[SuiteRun] = Field(min_length=1)
 
 
+def _as_text_keys(value: object) -> object:
+    """Mapping keys (and plain values) as text: YAML's ``1`` or ``true`` as ``"1"``, ``"true"``."""
+    if isinstance(value, dict):
+        return {_as_text_scalar(k): _as_text_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_text_keys(v) for v in value]
+    return _as_text_scalar(value)
+
+
+def _as_text_scalar(value: object) -> object:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float, date)):
+        return str(value)
+    return value
+
+
 # --------------------------------------------------------------------------- loading
+class _ParamsLoader(yaml.SafeLoader):
+    """YAML as a params file means it: only ``true``/``false`` are booleans.
+
+    YAML 1.1 (PyYAML's default) reads ``Yes``, ``No``, ``On`` and ``Off`` as true/false,
+    so a provider's label ``Yes:`` would silently become a boolean; here it stays text.
+    """
+
+
+_ParamsLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def params_dir() -> Path:
     """The params folder: ``$EVALLIB_PARAMS`` if set, else the repository's ``params/``."""
     env = os.environ.get("EVALLIB_PARAMS")
@@ -286,7 +500,7 @@ def available_areas() -> list[str]:
 def _read_yaml(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_ParamsLoader)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
@@ -305,7 +519,19 @@ def _explain(path: Path, exc: ValidationError) -> ParamsError:
             msg = "unknown key (check the spelling; see docs/adapting.md for the keys an area file takes)"
         elif err["type"] == "literal_error":
             msg = f"{msg} (got {err.get('input')!r})"
+        elif err["type"] == "string_type" and isinstance(err.get("input"), bool):
+            msg = (f"{msg}: YAML read this as {err['input']} (it reads yes/no/on/off that way); "
+                   "put the text in quotes, e.g. 'Yes'")
+        elif err["type"] == "value_error":
+            # the area's own checks (contract, groups) come as "key: what is wrong" lines
+            text = str(err.get("ctx", {}).get("error", msg))
+            found = text.splitlines()
+            if not err["loc"] and all(": " in line for line in found):
+                lines.extend(f"  - {line}" for line in found)
+                continue
+            msg = text
         lines.append(f"  - {key}: {msg}")
+    lines[0] = f"{path}: {len(lines) - 1} problem(s) in the params file:"
     return ParamsError("\n".join(lines))
 
 

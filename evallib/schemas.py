@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from evallib.params import AreaParams, load_area
+from evallib.params import ISO_DATE, AreaParams, date_format_example, load_area, normalise_label
 
 __all__ = [
     "Column", "Table", "TABLES", "Dataset", "DatasetMeta", "DataValidationError",
@@ -272,18 +272,41 @@ def _as_text(s: pd.Series) -> pd.Series:
     return out.mask(_blank(s))
 
 
-def _parse_column(raw: pd.Series, col: Column, allowed: tuple[str, ...] | None
+def _parse_dates(raw: pd.Series, blank: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series, str, str]:
+    """Dates: Excel/Parquet date cells as they are; text in the one declared format.
+
+    The format is never guessed: with none declared, text must be ISO 8601, and
+    ``03/04/2022`` is a problem row (3 April or 4 March?) until the area file says
+    ``date_format: "%d/%m/%Y"``. A value that does not fit the declared format,
+    including a two-digit year under ``%Y``, is a problem row too.
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        values = pd.to_datetime(raw).dt.tz_localize(None) if getattr(raw.dt, "tz", None) else pd.to_datetime(raw)
+    else:
+        cells = pd.Series(False, index=raw.index)
+        if raw.dtype == object:   # XLSX: date cells come as datetimes, typed text as str
+            cells = raw.map(lambda v: isinstance(v, date)).astype(bool)
+        values = pd.to_datetime(_as_text(raw.where(~cells)), format=fmt, errors="coerce")
+        if cells.any():
+            values = values.where(~cells, pd.to_datetime(raw.where(cells), errors="coerce"))
+    values = values.astype("datetime64[ns]").dt.normalize()
+    bad = values.isna() & ~blank
+    if fmt == ISO_DATE:
+        return (values, bad, "not a date in the form YYYY-MM-DD (the area file declares no date_format, and "
+                "the suite never guesses whether the day or the month comes first)",
+                "write it as YYYY-MM-DD (2022-04-25), or declare how the export writes dates in the area file, "
+                "e.g. date_format: \"%d/%m/%Y\" for 25/04/2022 (see docs/adapting.md)")
+    example = date_format_example(fmt)
+    return (values, bad, f"not a date in the declared form {fmt} (e.g. {example})",
+            f"write the date as {example} does, or correct date_format (or date_formats) in the area file")
+
+
+def _parse_column(raw: pd.Series, col: Column, allowed: tuple[str, ...] | None, date_format: str = ISO_DATE
                   ) -> tuple[pd.Series, pd.Series, str, str]:
     """Parse one column vectorised. Returns (values, bad mask, problem, fix)."""
     blank = _blank(raw)
     if col.kind == "date":
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            values = pd.to_datetime(raw).dt.tz_localize(None) if getattr(raw.dt, "tz", None) else pd.to_datetime(raw)
-        else:
-            text = raw.map(lambda v: v.date().isoformat() if hasattr(v, "date") and not isinstance(v, str) else v)
-            values = pd.to_datetime(_as_text(text), format="%Y-%m-%d", errors="coerce")
-        values = values.astype("datetime64[ns]").dt.normalize()
-        return values, values.isna() & ~blank, "not a date in ISO 8601 form", "write dates as YYYY-MM-DD, e.g. 2022-04-01"
+        return _parse_dates(raw, blank, date_format)
     if col.kind == "bool":
         if pd.api.types.is_bool_dtype(raw):
             return raw.astype("boolean"), pd.Series(False, index=raw.index), "", ""
@@ -300,12 +323,45 @@ def _parse_column(raw: pd.Series, col: Column, allowed: tuple[str, ...] | None
         values = num.where(whole).astype("Float64").astype("Int64")
         return values, bad, "not a whole number", "write a whole number such as 3, or leave it empty"
     text = _as_text(raw)
-    if col.kind == "category":
-        text = text.str.lower().str.replace(r"[\s\-]+", "_", regex=True) if allowed is None or col.name not in ("district", "programme") else text
-        if allowed is not None:
-            bad = text.notna() & ~text.isin(allowed)
-            return text, bad, "not a known category", f"use one of: {', '.join(allowed)}"
+    if col.kind == "category" and allowed is not None:
+        bad = text.notna() & ~text.isin(allowed)
+        return text, bad, "not a known category", f"use one of: {', '.join(allowed)}"
     return text, pd.Series(False, index=raw.index), "", ""
+
+
+def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
+                ) -> tuple[pd.Series, tuple[str, ...], str]:
+    """A category column's labels as the contract's values, and the fix for those left over.
+
+    Every label is matched the same way (:func:`evallib.params.normalise_label`: case,
+    spaces and punctuation ignored), against the contract's values, then the area's
+    ``labels`` for this column (and, for districts, ``district_aliases``; for programmes,
+    their ``label``). The distinct labels are looked up, not each row.
+    """
+    allowed = area.allowed_values(table, col.name) or ()
+    lookup: dict[str, str] = {}
+    if col.name == "programme":
+        lookup.update({normalise_label(p.label): key for key, p in area.programmes.items()})
+    if col.name == "district":
+        lookup.update({normalise_label(a): d for a, d in area.district_aliases.items()})
+    canonical = {normalise_label(a): a for a in allowed}
+    lookup.update({normalise_label(k): canonical[normalise_label(v)]
+                   for k, v in area.labels.get(table, {}).get(col.name, {}).items()})
+    lookup.update(canonical)
+    text = _as_text(raw)
+    found = {v: lookup.get(normalise_label(v), v) for v in text.dropna().unique()}
+    mapped = text.map(found).astype("string")
+    where = f"labels.{table}.{col.name}"
+    if col.name == "district":
+        fix = (f"use one of the area's districts: {', '.join(allowed)}, or add the export's spelling "
+               f"under district_aliases (or {where}) in the area file")
+    elif col.name == "programme":
+        fix = (f"use one of the area's programmes: {', '.join(allowed)}, or map the export's label onto "
+               f"one under {where} in the area file")
+    else:
+        fix = (f"use one of: {', '.join(allowed)}, or map the export's label onto one under {where} "
+               "in the area file (case, spaces and punctuation are ignored)")
+    return mapped, allowed, fix
 
 
 def _many(file: str, column: str, mask: pd.Series, values, offset: int, problem: str, fix: str) -> pd.DataFrame:
@@ -393,8 +449,6 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
                                  f"the dataset is for area {meta.area!r}, not {area.name!r}",
                                  "check --area, or the area: key in dataset.yaml"))
 
-    district_names = tuple(area.districts)
-    aliases = {**{d.lower(): d for d in area.districts}, **{k.lower(): v for k, v in area.district_aliases.items()}}
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
     offsets: dict[str, int] = {}
@@ -433,25 +487,14 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
             problems.append(_problem(fname, c.name, "", "", "required column is missing",
                                      f"add the column {c.name} ({c.meaning})"))
         parsed: dict[str, pd.Series] = {}
-        labels = area.labels.get(table.name, {})
         for col in table.columns:
             if col.name not in raw.columns:
                 continue
-            series = raw[col.name]
-            if col.name in labels:
-                series = series.map(lambda v, m=labels[col.name]: m.get(v, v) if isinstance(v, str) else v)
-            allowed = col.categories
-            if col.name == "district":
-                series = _as_text(series).map(lambda v: aliases.get(v.lower(), v) if isinstance(v, str) else v)
-                allowed = district_names
-            elif col.name == "programme":
-                allowed = tuple(area.programmes)
-                series = _as_text(series).str.lower().str.replace(r"[\s\-]+", "_", regex=True)
-            values, bad, what, fix = _parse_column(series, col, allowed)
-            if col.name == "district":
-                fix = f"use one of the area's districts: {', '.join(district_names)} (or add an alias in params)"
-            elif col.name == "programme":
-                fix = f"use one of the area's programmes: {', '.join(area.programmes)}"
+            series, allowed, label_fix = raw[col.name], None, ""
+            if col.kind == "category":
+                series, allowed, label_fix = _map_labels(series, table.name, col, area)
+            values, bad, what, fix = _parse_column(series, col, allowed, area.date_format_for(table.name, col.name))
+            fix = label_fix or fix
             problems.append(_many(fname, col.name, bad, raw[col.name], offset, what, fix))
             if col.required:
                 empty = values.isna() & ~bad
