@@ -49,8 +49,8 @@ DEFAULT_SYMBOL = "[c]"
 Cell = tuple[Hashable, Hashable]
 
 # Reason codes held in an int8 array while the algorithm runs.
-_SHOWN, _PRIMARY, _SECONDARY, _PAIR = 0, 1, 2, 3
-_REASON_TEXT = np.array(["", "primary", "secondary", "pair"], dtype=object)
+_SHOWN, _PRIMARY, _SECONDARY, _PAIR, _WITHHELD = 0, 1, 2, 3, 4
+_REASON_TEXT = np.array(["", "primary", "secondary", "pair", "withheld"], dtype=object)
 
 # Numerical slack when turning LP optima (floats) into integer bounds.
 _EPS = 1e-6
@@ -308,6 +308,10 @@ def suppress(
     pairs: Sequence[tuple[Hashable, Hashable]] | None = None,
     nested: Sequence[tuple[Hashable, Hashable]] | None = None,
     equations: Sequence[tuple[Cell, Sequence[Cell]]] | None = None,
+    inequalities: Sequence[tuple[Cell, Cell]] | None = None,
+    together: Sequence[Sequence[Cell]] | None = None,
+    withheld: Iterable[Cell] | None = None,
+    priority: Mapping[Cell, int] | None = None,
 ) -> SuppressedTable:
     """Apply primary and secondary suppression (and rounding) to one table.
 
@@ -339,6 +343,18 @@ def suppress(
     equations : sequence of (cell, cells), optional
         Any other sum: ``((row, col), [(row, col), ...])`` means the first cell equals the
         sum of the others (a cell that is a total across two tables' rows, say).
+    inequalities : sequence of (cell, cell), optional
+        ``(a, b)`` means cell ``a <= b`` (a subgroup of a group in another row).
+    together : sequence of sequences of cells, optional
+        Cells shown or hidden together (reason ``"pair"``): the sizes of two compared
+        groups, say, so that hiding one hides its complement.
+    withheld : iterable of cells, optional
+        Cells hidden from the start whatever their value (reason ``"withheld"``): counts
+        that are never published but tie published cells together (the people in one
+        analysis and not in another), or cells a report decided not to show.
+    priority : mapping of cell to int, optional
+        Cells with a higher priority are chosen as complementary cells last (default 0):
+        a report's headline figures, say.
 
     Returns
     -------
@@ -365,11 +381,15 @@ def suppress(
     published twice into one call, with ``equations``.
     """
     problem = _Problem.build(
-        table, count_columns, row_totals or {}, column_totals or {}, pairs or (), nested or (), equations or ()
+        table, count_columns, row_totals or {}, column_totals or {}, pairs or (), nested or (), equations or (),
+        inequalities or (), together or (), priority or {},
     )
     reasons = np.zeros(problem.n_cells, dtype=np.int8)
+    forced = [problem.cell(c) for c in (withheld or ())]
     if rule.active:
         reasons[_primary_mask(problem.values, rule.threshold)] = _PRIMARY
+    reasons[forced] = _WITHHELD
+    if rule.active or forced:
         _protect(problem, reasons, rule.protection)
 
     hidden = reasons != _SHOWN
@@ -405,6 +425,7 @@ class _Problem:
     cell_eqs: list[list[int]]
     is_total: np.ndarray  # bool: a total in some equation
     neighbours: list[set[int]]
+    priority: np.ndarray  # int: higher is chosen as a complement later
 
     @property
     def n_rows(self) -> int:
@@ -428,6 +449,9 @@ class _Problem:
         pairs: Iterable[tuple[Hashable, Hashable]],
         nested: Iterable[tuple[Hashable, Hashable]],
         equations: Iterable[tuple[Cell, Sequence[Cell]]],
+        inequalities: Iterable[tuple[Cell, Cell]] = (),
+        together: Iterable[Sequence[Cell]] = (),
+        priority: Mapping[Cell, int] | None = None,
     ) -> _Problem:
         if not isinstance(table, pd.DataFrame):
             raise TypeError("table must be a pandas DataFrame")
@@ -491,17 +515,29 @@ class _Problem:
         for part, whole in nested:
             a, b = cpos(part), cpos(whole)
             le_idx += [(i * n_cols + a, i * n_cols + b) for i in range(n_rows)]
+        def cell(c: Cell) -> int:
+            return rpos(c[0]) * n_cols + cpos(c[1])
+
+        le_idx += [(cell(a), cell(b)) for a, b in inequalities]
         partners: list[list[int]] = [[] for _ in range(n_rows * n_cols)]
         for a, b in pair_idx:
             partners[a].append(b)
             partners[b].append(a)
+        for cells in together:
+            idx = [cell(c) for c in cells]
+            for a in idx:
+                partners[a].extend(b for b in idx if b != a)
         le_arr = np.array(le_idx, dtype=np.int64).reshape(-1, 2)
+        prio = np.zeros(n_rows * n_cols, dtype=np.int64)
+        for c, v in (priority or {}).items():
+            prio[cell(c)] = int(v)
 
         problem = cls(
             values=values, rows=rows, columns=columns, equations=eqs, le=le_arr, partners=partners,
             cell_eqs=[[] for _ in range(n_rows * n_cols)],
             is_total=np.zeros(n_rows * n_cols, dtype=bool),
             neighbours=[set() for _ in range(n_rows * n_cols)],
+            priority=prio,
         )
         problem._check_relations()
         for e, cells in enumerate(eqs):
@@ -516,6 +552,13 @@ class _Problem:
 
     def label(self, k: int) -> Cell:
         return (self.rows[k // self.n_cols], self.columns[k % self.n_cols])
+
+    def cell(self, c: Cell) -> int:
+        """The flat index of cell ``(row, column)``."""
+        try:
+            return self.rows.index(c[0]) * self.n_cols + self.columns.index(c[1])
+        except ValueError:
+            raise ValueError(f"cell {c!r} is not in the table") from None
 
     def _check_relations(self) -> None:
         v = self.values
@@ -596,7 +639,7 @@ def _candidate_key(problem: _Problem, k: int, fixes: int = 0) -> tuple:
     """Order complementary cells: non-zero first, members before totals, then those that
     also complete another equation, then the smallest (least information lost)."""
     v = problem.values[k]
-    return (v == 0, bool(problem.is_total[k]), -fixes, v, k)
+    return (int(problem.priority[k]), v == 0, bool(problem.is_total[k]), -fixes, v, k)
 
 
 def _close(problem: _Problem, reasons: np.ndarray) -> None:

@@ -556,3 +556,40 @@ def test_property_rounding_changes_no_suppression(case, round_to):
     assert (vals[ok] % round_to == 0).all()
     assert (np.abs(vals[ok] - truth[ok]) <= max(round_to / 2, round_to - 1)).all()
     assert ((vals[ok] == 0) == (truth[ok] == 0)).all()  # zeros, and only zeros, show as 0
+
+
+# -- relations used by the report gate: together, withheld, priority, inequalities ---------
+
+
+def test_together_hides_the_complement_group():
+    t = pd.DataFrame({"n": [39, 4, 43]}, index=["completed", "not_completed", "starters"])
+    s = suppress(t, DisclosureRule(), count_columns=["n"], together=[[("completed", "n"), ("not_completed", "n")]])
+    assert s.reasons["n"].tolist() == ["pair", "primary", ""]
+
+
+def test_withheld_cell_is_protected_like_a_small_one():
+    # main 39, second analysis 41 = 39 + 2 people never published: 41 - 39 would give the 2 away
+    t = pd.DataFrame({"n": [39, 2, 41]}, index=["main", "extra", "second"])
+    s = suppress(t, DisclosureRule(threshold=0), count_columns=["n"],
+                 equations=[(("second", "n"), [("main", "n"), ("extra", "n")])], withheld=[("extra", "n")])
+    assert s.reasons.loc["extra", "n"] == "withheld" and s.mask["n"].sum() == 2
+
+
+def test_priority_keeps_the_headline_shown():
+    t = pd.DataFrame({"n": [39, 2, 41]}, index=["main", "extra", "second"])
+    eq = [(("second", "n"), [("main", "n"), ("extra", "n")])]
+    plain = suppress(t, DisclosureRule(), count_columns=["n"], equations=eq)
+    assert plain.mask.loc["main", "n"]                  # a member before a total, by default
+    kept = suppress(t, DisclosureRule(), count_columns=["n"], equations=eq, priority={("main", "n"): 1})
+    assert not kept.mask.loc["main", "n"] and kept.mask.loc["second", "n"]
+
+
+def test_cell_inequality_bounds_the_attack():
+    # sub <= group: with the group shown as 3 (not small here: threshold 3), sub = 2 lies in 0..3
+    t = pd.DataFrame({"n": [2, 3]}, index=["sub", "group"])
+    ok = suppress(t, DisclosureRule(threshold=3, protection=3), count_columns=["n"],
+                  inequalities=[(("sub", "n"), ("group", "n"))])
+    assert ok.mask["n"].tolist() == [True, False]       # 0..3 is 3 apart: enough
+    s = suppress(t, DisclosureRule(threshold=3, protection=4), count_columns=["n"],
+                 inequalities=[(("sub", "n"), ("group", "n"))])
+    assert s.mask["n"].all()                            # not 4 apart: the group goes too

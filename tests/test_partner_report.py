@@ -208,8 +208,10 @@ def recoverable_small_dash_cells(r: pr.PartnerReport, threshold: int = 5) -> lis
             continue
         goal = np.eye(len(cells))[i]
         lo = linprog(goal, A_eq=a, b_eq=a @ x, bounds=(0, None), method="highs").fun
-        hi = -linprog(-goal, A_eq=a, b_eq=a @ x, bounds=(0, None), method="highs").fun
-        if math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < 1:
+        top = linprog(-goal, A_eq=a, b_eq=a @ x, bounds=(0, None), method="highs")
+        if top.status == 3:   # unbounded above: not recoverable
+            continue
+        if math.floor(-top.fun + 1e-6) - math.ceil(lo - 1e-6) < 1:
             out.append(c)
     return out
 

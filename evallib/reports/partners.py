@@ -39,7 +39,7 @@ import pandas as pd
 from scipy.optimize import linprog
 
 from evallib import stats
-from evallib.disclosure import DisclosureRule, suppress
+from evallib.disclosure import DisclosureRule
 from evallib.outcomes.partners import (
     CHANGE_LEVELS,
     DASH_BANDS,
@@ -48,6 +48,7 @@ from evallib.outcomes.partners import (
     partner_frame,
 )
 from evallib.params import Period, parse_period
+from evallib.reports.gate import Gate
 from evallib.schemas import Dataset
 
 __all__ = [
@@ -83,63 +84,8 @@ _CHANGE_COLOURS = {"improved": "#009E73", "no_change": "#BBBBBB", "deteriorated"
 
 
 # ---------------------------------------------------------------------------------------
-# The register of cells
+# The register of cells (one evallib.reports.gate.Gate for the whole report)
 # ---------------------------------------------------------------------------------------
-
-
-class _Cells:
-    """Counts by key, the sums that tie them together, and the section each belongs to.
-
-    A *section* is one table of the report with the counts its text and figures use.
-    Each sum is declared in the section that publishes it; a count used by several
-    sections (offered, engaged) is in each of them.
-    """
-
-    def __init__(self) -> None:
-        self.values: dict[str, int] = {}
-        self.sums: list[tuple[str, str, list[str]]] = []
-        self.sections: dict[str, set[str]] = {}
-        self.derived: dict[str, tuple[str, ...]] = {}
-        self.section = "main"
-
-    def copy(self) -> _Cells:
-        other = _Cells()
-        other.values, other.sums = dict(self.values), list(self.sums)
-        other.sections = {k: set(v) for k, v in self.sections.items()}
-        other.derived = dict(self.derived)
-        return other
-
-    def derive(self, key: str, members: Sequence[str]) -> None:
-        """A sum shown only when all its ``members`` are: not a cell, so it adds nothing to protect.
-
-        Why: a sum declared as a cell of its own gives secondary suppression one more
-        total to choose complements from, and it tends to pick the totals shared between
-        tables; a sum of shown cells reveals nothing its parts do not.
-        """
-        self.derived[key] = tuple(members)
-
-    def touch(self, *keys: str) -> None:
-        """Record that the current section publishes ``keys``."""
-        self.sections.setdefault(self.section, set()).update(keys)
-
-    def add(self, key: str, value: int) -> None:
-        if key in self.values:
-            raise KeyError(f"cell {key!r} registered twice")
-        self.values[key] = int(value)
-        self.touch(key)
-
-    def add_many(self, prefix: str, counts: pd.Series) -> None:
-        for k, v in counts.items():
-            self.add(f"{prefix}.{k}", v)
-
-    def total(self, key: str, members: Sequence[str]) -> None:
-        """Register ``key`` as the sum of ``members`` (or declare it, if already there)."""
-        members = list(members)
-        value = sum(self.values[m] for m in members)
-        if key not in self.values:
-            self.add(key, value)
-        self.touch(key, *members)
-        self.sums.append((self.section, key, members))
 
 
 def _counts(series: pd.Series, levels: Sequence[str], missing: str = "nr") -> pd.Series:
@@ -153,9 +99,9 @@ def _engaged(p: pd.DataFrame) -> np.ndarray:
     return p["engaged"].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
-def _register_base(p: pd.DataFrame) -> _Cells:
+def _register_base(p: pd.DataFrame, rule: DisclosureRule) -> Gate:
     """Every count the report publishes except the DASH ones (see :func:`_dash_views`)."""
-    c = _Cells()
+    c = Gate(rule, report="partner_outcomes")
     c.section = "engagement"
     c.add("offered", len(p))
 
@@ -267,7 +213,7 @@ def _dash_views(views: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _add_dash(c: _Cells, interior: dict[tuple[str, str], int], views: dict[str, list[tuple[str, str]]]) -> None:
+def _add_dash(c: Gate, interior: dict[tuple[str, str], int], views: dict[str, list[tuple[str, str]]]) -> None:
     """Add the DASH cells of ``views`` and the sums between them to the register."""
     c.section = "dash"
     c.touch("offered")
@@ -563,7 +509,7 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
     1. All published counts (engagement, answers, domains, children and the DASH
        views) go through :func:`evallib.disclosure.suppress` with every sum between
        them declared: section by section, joining sections whose shared totals get
-       hidden (:func:`_protect`), so that a count hidden in one table cannot be worked
+       hidden (:meth:`evallib.reports.gate.Gate.protect`), so that a count hidden in one table cannot be worked
        out from another table sharing its total.
     2. The DASH views are all sums of one cross-table (band at first by band at last
        contact). If that table has no small cell it is published whole. Otherwise its
@@ -572,7 +518,7 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
        count, can be worked out from what is shown (:func:`_dash_audit`); the
        cross-table then shows only the cells that follow from the views anyway.
     """
-    base = _register_base(p)
+    base = _register_base(p, rule)
     bands = list(_BANDS)
     xt = dash_change_summary(p) if len(p) else pd.DataFrame(0, index=bands, columns=bands)
     interior = {(s, e): int(xt.loc[s, e]) for s, e in _INTERIOR}
@@ -583,7 +529,8 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
         views = _dash_views(level)
         cells = base.copy()
         _add_dash(cells, interior, views)
-        published, reasons = _protect(cells, rule)
+        pub = cells.protect()
+        published, reasons = pub.published, pub.reasons
         shown = published.notna().to_dict()
         if "cross" in level:
             cross = {k: (None if not shown[f"dash.{k[0]}.{k[1]}"] else int(published[f"dash.{k[0]}.{k[1]}"]))
@@ -605,65 +552,6 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
         dash_views=tuple(level), cross_table=cross, derived=cells.derived,
         relations=tuple(dict.fromkeys((t, tuple(m)) for _, t, m in cells.sums)),
     )
-
-
-def _protect(cells: _Cells, rule: DisclosureRule) -> tuple[pd.Series, pd.Series]:
-    """Suppress every cell of the register, section by section, joining sections as needed.
-
-    Why not one call for everything: secondary suppression chooses its complementary
-    cells greedily, and across many linked tables one small count can then hide half
-    the report. Sections linked only through counts that are *shown* in every one of
-    them are independent (an attacker learns nothing about one from the other beyond
-    those shown counts), so each can be protected on its own. When a shared count is
-    hidden in any section, the sections sharing it are joined and protected together,
-    and this repeats until no shared count is hidden anywhere except within one joint
-    call. The result has the guarantee of one call over everything.
-
-    Returns
-    -------
-    (published, reasons)
-        ``Int64`` counts (``<NA>`` hidden, rounded if the rule rounds) and the reason
-        per cell, both indexed by key in registration order.
-    """
-    order = {k: i for i, k in enumerate(cells.values)}
-    groups = [frozenset([name]) for name in cells.sections]
-    while True:
-        tables = {g: _suppress(cells, g, rule, order) for g in groups}
-        owners: dict[str, list[frozenset]] = {}
-        for g, st in tables.items():
-            for k in st.values.index:
-                owners.setdefault(k, []).append(g)
-        bad = [k for k, gs in owners.items() if len(gs) > 1 and any(tables[g].mask.loc[k, "n"] for g in gs)]
-        if not bad:
-            break
-        for k in bad:
-            join = {g for g in groups if k in set().union(*(cells.sections[name] for name in g))}
-            if len(join) > 1:
-                groups = [g for g in groups if g not in join] + [frozenset().union(*join)]
-    published, reasons = {}, {}
-    for g in groups:
-        st = tables[g]
-        for k in st.values.index:
-            if k not in published or st.mask.loc[k, "n"]:
-                published[k] = st.values.loc[k, "n"]
-                reasons[k] = st.reasons.loc[k, "n"]
-    keys = sorted(published, key=order.__getitem__)
-    return (pd.Series([published[k] for k in keys], index=keys, dtype="Int64"),
-            pd.Series([str(reasons[k]) for k in keys], index=keys, dtype=str))
-
-
-def _suppress(cells: _Cells, group: frozenset, rule: DisclosureRule, order: dict[str, int]):
-    """One :func:`~evallib.disclosure.suppress` call over the cells of some sections."""
-    keys = sorted(set().union(*(cells.sections[name] for name in group)), key=order.__getitem__)
-    table = pd.DataFrame({"n": [cells.values[k] for k in keys]}, index=keys)
-    seen: set[tuple[str, tuple[str, ...]]] = set()
-    equations = []
-    for section, total, members in cells.sums:
-        sig = (total, tuple(sorted(members)))
-        if section in group and sig not in seen:
-            seen.add(sig)
-            equations.append(((total, "n"), [(m, "n") for m in members]))
-    return suppress(table, rule, count_columns=["n"], equations=equations)
 
 
 # ---------------------------------------------------------------------------------------
