@@ -167,7 +167,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Plan, prepare demo data if needed, validate, execute, index, summarise."""
     from evallib.params import load_suite
     from evallib.runner import execute, plan, repo_root, write_index
-    from evallib.schemas import DataValidationError, load_dataset
 
     suite = load_suite(args.suite)
     extra = dict(args.set or [])
@@ -201,16 +200,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"Writing the synthetic demo dataset for {areas[0]} to {folder} (first run) ...")
             _write_demo(folder, areas[0], seed=None)
 
-    for folder, areas in by_data.items():
-        for area in areas:
-            try:
-                load_dataset(folder, area)
-            except DataValidationError as exc:
-                _print_problems(exc, file=sys.stderr, command=(
-                    "Nothing was run. Fix these in the extract (or the area's params), then run "
-                    f"again.\nTo get the list as a spreadsheet: evallib validate --data \"{folder}\" "
-                    f"--area {area} --out problems.csv"))
-                return USER_ERROR
+    jobs, skipped = _jobs_with_usable_data(jobs, given_data=args.data is not None)
+    if not jobs:
+        print("\nNothing was run.", file=sys.stderr)
+        return USER_ERROR
 
     n_nb, n_ap = len({j.notebook for j in jobs}), len({(j.area, j.period) for j in jobs})
     print(f"Making {len(jobs)} report{'s' if len(jobs) != 1 else ''} "
@@ -224,7 +217,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     print(report.to_text())
     print(f"\nOpen the reports from: {index}")
-    return FAILED if report.failures else 0
+    if skipped:
+        print("\nNot run: " + "; ".join(skipped) + " (see the messages above).")
+    return FAILED if report.failures or skipped else 0
+
+
+def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[str]]:
+    """Check each area's dataset once; keep the jobs whose dataset is sound and is for them.
+
+    Every suite block is checked against its own dataset (its ``data:``, else the
+    suite's), so adding an area to ``params/suite.yaml`` never stops the other areas'
+    runs: a block whose dataset is missing, broken or another area's gets a message of
+    its own and is left out. With ``--data``, the suite's blocks for other areas than
+    the dataset's are left out with a note (not a failure). Returns ``(jobs to run,
+    what was left out)``; the second is empty when only such notes were printed.
+    """
+    import yaml
+
+    from evallib.schemas import DataValidationError, load_dataset
+
+    bad: set[tuple] = set()
+    skipped: list[str] = []
+    for folder, area in dict.fromkeys((j.data_dir, j.area) for j in jobs):
+        try:
+            meta = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8")) or {}
+            data_area = str(meta.get("area", area)) if isinstance(meta, dict) else area
+        except (OSError, yaml.YAMLError):
+            data_area = area
+        if data_area != area:
+            bad.add((folder, area))
+            if given_data:
+                print(f"Note: {area} is left out: the dataset in {folder} is for {data_area}. To run "
+                      f"{area}, give its own dataset: evallib run --data DIR --area {area}", file=sys.stderr)
+                continue
+            print(f"error: the suite's blocks for {area} were not run: their dataset {folder} is for "
+                  f"{data_area}, not {area}. Give each of those blocks its own dataset in params/suite.yaml "
+                  f"(data: path/to/{area}-extract; see docs/adapting.md).", file=sys.stderr)
+            skipped.append(f"{area} (no dataset of its own)")
+            continue
+        try:
+            load_dataset(folder, area)
+        except DataValidationError as exc:
+            bad.add((folder, area))
+            _print_problems(exc, file=sys.stderr, command=(
+                f"The reports for {area} were not run. Fix these in the extract (or the area's params), then "
+                f"run again.\nTo get the list as a spreadsheet: evallib validate --data \"{folder}\" "
+                f"--area {area} --out problems.csv\n"))
+            skipped.append(f"{area} (problems in {folder})")
+    return [j for j in jobs if (j.data_dir, j.area) not in bad], skipped
 
 
 def _write_demo(folder: Path, area: str, seed: int | None) -> None:

@@ -232,3 +232,88 @@ def test_params_errors_are_not_data_problems(tmp_path):
         load_dataset(folder, str(bad))
     with pytest.raises(DataValidationError):   # the data, with no mapping, are a data problem
         load_dataset(folder, load_area(area_file(tmp_path)))
+
+
+# --------------------------------------------------------------------------- 2. suite blocks
+def suite_setup(tmp_path: Path, monkeypatch, newshire_data: str | None) -> Path:
+    """A params folder with leicestershire (its dataset the suite's) and a new area."""
+    import shutil
+
+    from evallib.params import params_dir
+
+    pdir = tmp_path / "params"
+    (pdir / "areas").mkdir(parents=True)
+    shutil.copy(params_dir() / "areas" / "leicestershire.yaml", pdir / "areas")
+    area_file(pdir, name="newshire")
+    llr = write_tables(tmp_path / "llr", MINIMAL)
+    block = {"area": "newshire", "periods": ["2022-23"], "notebooks": ["service_outputs"]}
+    if newshire_data:
+        block["data"] = newshire_data
+    suite = {"data": str(llr), "out": str(tmp_path / "out"),
+             "runs": [{"area": "leicestershire", "periods": ["2021-22"], "notebooks": ["service_outputs"]}, block]}
+    (pdir / "suite.yaml").write_text(yaml.safe_dump(suite), encoding="utf-8")
+    monkeypatch.setenv("EVALLIB_PARAMS", str(pdir))
+    return pdir
+
+
+@pytest.fixture
+def no_execute(monkeypatch):
+    """Record the jobs `evallib run` would execute, without running notebooks."""
+    import evallib.runner as runner
+
+    ran: list = []
+
+    class Report:
+        failures: list = []
+
+        def to_text(self):
+            return "stub"
+
+        def to_dict(self):
+            return {}
+
+    def execute(jobs, **kw):
+        ran.extend(jobs)
+        return Report()
+
+    monkeypatch.setattr(runner, "execute", execute)
+    monkeypatch.setattr(runner, "write_index", lambda out: Path(out) / "index.html")
+    return ran
+
+
+def test_a_new_area_without_data_stops_only_its_own_block(tmp_path, monkeypatch, capsys, no_execute):
+    from evallib import cli
+
+    suite_setup(tmp_path, monkeypatch, newshire_data=None)
+    (tmp_path / "out").mkdir()
+    assert cli.main(["run", "--no-progress", "--format", "html"]) == 1
+    assert {j.area for j in no_execute} == {"leicestershire"}
+    err = capsys.readouterr().err
+    assert "blocks for newshire were not run" in err and "is for leicestershire" in err
+    assert "data: path/to/newshire-extract" in err
+    assert "leicestershire" not in err.split("newshire were not run")[0]   # nothing said against LLR
+
+
+def test_each_block_validated_against_its_own_data(tmp_path, monkeypatch, capsys, no_execute):
+    from evallib import cli
+
+    own = dataset(tmp_path, [referral(1)], sub="newshire-data")
+    (own / "dataset.yaml").write_text(yaml.safe_dump({"area": "newshire", "extract_date": "2024-06-30"}))
+    suite_setup(tmp_path, monkeypatch, newshire_data=str(own))
+    (tmp_path / "out").mkdir()
+    assert cli.main(["run", "--no-progress", "--format", "html"]) == 0, capsys.readouterr().err
+    assert {(j.area, j.data_dir) for j in no_execute} == {("leicestershire", tmp_path / "llr"),
+                                                         ("newshire", own)}
+
+
+def test_a_broken_block_dataset_is_reported_for_that_block_only(tmp_path, monkeypatch, capsys, no_execute):
+    from evallib import cli
+
+    own = dataset(tmp_path, [referral(1, district="Atlantis")], sub="newshire-data")
+    (own / "dataset.yaml").write_text(yaml.safe_dump({"area": "newshire", "extract_date": "2024-06-30"}))
+    suite_setup(tmp_path, monkeypatch, newshire_data=str(own))
+    (tmp_path / "out").mkdir()
+    assert cli.main(["run", "--no-progress", "--format", "html"]) == 1
+    assert {j.area for j in no_execute} == {"leicestershire"}
+    err = capsys.readouterr().err
+    assert "Atlantis" in err and "The reports for newshire were not run" in err
