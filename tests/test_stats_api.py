@@ -11,7 +11,7 @@ import pytest
 from evallib import stats
 
 MODULES = ["proportions", "contingency", "survival", "regression", "propensity", "counts",
-           "power", "multicomp", "wording", "_utils"]
+           "power", "multicomp", "wording", "meta", "_utils"]
 
 
 def test_every_public_name_is_importable_and_modules_declare_all():
@@ -35,6 +35,8 @@ def test_results_are_frozen_and_give_one_row_frames():
         stats.compare_rates(10, 100.0, 5, 120.0),
         stats.paired_rate_ratio([1, 2, 3, 0], [0, 1, 1, 1]),
         stats.describe_comparison(5, 17, 3, 5),
+        stats.mantel_haenszel_difference([5, 9], [17, 30], [3, 6], [5, 12]),
+        stats.pooled_difference([5, 9, 4], [17, 30, 20], [3, 6, 5], [5, 12, 9]),
     ]
     for res in results:
         assert dataclasses.is_dataclass(res)

@@ -24,6 +24,16 @@ from .counts import (
     paired_rate_ratio,
     poisson_regression,
 )
+from .meta import (
+    MantelHaenszelDifference,
+    RandomEffects,
+    describe_heterogeneity,
+    describe_pooled,
+    mantel_haenszel_difference,
+    pooled_difference,
+    random_effects,
+    stratum_table,
+)
 from .multicomp import holm
 from .power import MinimumDetectableDifference, minimum_detectable_difference, power_two_proportions
 from .propensity import (
@@ -67,6 +77,9 @@ __all__ = [
     "propensity_scores", "att_weights", "standardised_mean_difference", "balance_table",
     "overlap", "weighted_difference", "propensity_att", "nearest_neighbour_match",
     "PropensityModel", "Balance", "Overlap", "WeightedDifference", "Matching",
+    # pooling over areas and periods
+    "mantel_haenszel_difference", "pooled_difference", "random_effects", "stratum_table",
+    "describe_heterogeneity", "describe_pooled", "MantelHaenszelDifference", "RandomEffects",
     # reporting
     "describe_comparison", "Wording", "VERDICTS", "INCONCLUSIVE",
 ]

@@ -122,6 +122,9 @@ def describe_comparison(
     min_events: int = 30,
     alpha: float = 0.05,
     power: float = 0.8,
+    lead: str | None = None,
+    headline_note: str | None = None,
+    caveats: tuple[str, ...] | None = None,
 ) -> Wording:
     """Turn a two-group comparison into the sentences and table row to publish.
 
@@ -155,6 +158,13 @@ def describe_comparison(
     alpha, power : float
         Significance level and the power for the minimum detectable
         difference.
+    lead, headline_note, caveats : optional
+        For an ``adjusted_estimate`` that is not a covariate adjustment (e.g.
+        a difference pooled within areas, :mod:`evallib.stats.meta`): the
+        words that open the difference sentence (default "After adjusting for
+        recorded characteristics, the"), the note after the crude rates in
+        the headline (default "before adjustment") and the caveats that
+        replace the default ones.
 
     Returns
     -------
@@ -209,11 +219,12 @@ def describe_comparison(
         reason = size_reason if (p <= alpha and not big_enough) else (
             f"the difference is not statistically significant (p = {p:.2f})")
 
+    note = f" ({headline_note or 'before adjustment'})" if adjusted else ""
     headline = (f"{outcome[:1].upper()}{outcome[1:]} was {r1}% for the {nobs1} {group1}, "
                 f"compared with {r0}% for the {nobs0} {group0}"
-                f"{' (before adjustment)' if adjusted else ''}.")
+                f"{note}.")
     interval = f"between {_pp(low)} and {_pp(high)} percentage points"
-    lead = "After adjusting for recorded characteristics, the" if adjusted else "The"
+    lead = (lead or "After adjusting for recorded characteristics, the") if adjusted else "The"
     if significant:
         direction = "lower" if diff < 0 else "higher"
         near, far = sorted((abs(_whole(100 * low)), abs(_whole(100 * high))))
@@ -260,7 +271,9 @@ def describe_comparison(
             mdd_sentence = (f"The rate for {group0} was {r0}%, so the minimum detectable "
                             "difference cannot be calculated.")
 
-    if adjusted:
+    if caveats is not None:
+        caveats = tuple(caveats)
+    elif adjusted:
         caveats = ("This estimate adjusts only for the characteristics recorded in the data; "
                    "differences that were not recorded (such as motivation) could still explain "
                    "part of the result.",)
