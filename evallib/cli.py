@@ -89,6 +89,9 @@ examples:
       a synthetic dataset shaped like the area's real extracts, in the folder demo-data
   evallib synth --area leicestershire --out demo-data --seed 7
       a different (but reproducible) synthetic dataset
+  evallib synth --national --out national --scale 0.1
+      a national dataset (40 areas; 100,000 referrals and 1M police records at this
+      scale, Parquet partitioned by area), for benchmarks and scale tests
 
 The data are made up: use them to try the suite, train staff or test changes, never
 as evidence."""
@@ -309,8 +312,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
     """Write the synthetic demo dataset."""
     from evallib.params import load_area
 
-    load_area(args.area)  # an unknown area fails here with the list of areas
     folder = Path(args.out).resolve()
+    if args.national:
+        from evallib.synthetic.national import write_national
+
+        if not 0 < args.scale <= 10:
+            raise _UserError(f"--scale {args.scale}: give a fraction of the full size, e.g. 0.01 or 1")
+        write_national(folder, scale=args.scale, **({} if args.seed is None else {"seed": args.seed}))
+        print(f"Synthetic national dataset ({args.scale:g} x 1M referrals, 10M police records) written to {folder}")
+        print(f"Next: evallib validate --data \"{folder}\"")
+        return 0
+    load_area(args.area)  # an unknown area fails here with the list of areas
     _write_demo(folder, args.area, args.seed)
     print(f"Synthetic demo dataset for {args.area} written to {folder}")
     print(f"Next: evallib validate --data \"{folder}\"   or   evallib run --data \"{folder}\"")
@@ -431,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--out", required=True, metavar="DIR", help="the folder to write")
     syn.add_argument("--seed", type=int, default=None, metavar="N",
                      help="random seed: the same seed gives the same dataset")
+    syn.add_argument("--national", action="store_true",
+                     help="a national dataset instead: 40 areas, 1M referrals, 10M police records, "
+                     "Parquet partitioned by area (for benchmarks)")
+    syn.add_argument("--scale", type=float, default=1.0, metavar="F",
+                     help="with --national: a fraction of the full size (0.01 = 10,000 referrals)")
     syn.set_defaults(func=cmd_synth)
 
     areas = sub.add_parser("areas", help="list the areas the suite knows",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evallib.fastops import isin, positions
 from evallib.params import OutcomeSettings, Period, parse_period
 from evallib.schemas import Dataset
 
@@ -74,30 +75,71 @@ class Cohort:
         return self.people[self.people["group"].isin([COMPLETED, NOT_COMPLETED])]
 
 
-def _core_episodes(ds: Dataset) -> pd.DataFrame:
-    core = ds.area.core_programmes
-    ep = ds.episodes[ds.episodes["programme"].isin(core)]
-    ep = ep.merge(ds.referrals, on="referral_id", how="left", validate="many_to_one")
-    return ep
+@dataclass(frozen=True)
+class _Facts:
+    """What every cohort of a dataset is built from, computed once per dataset.
+
+    ``first``: each person's first core-programme episode (earliest ``start_date``, ties
+    by ``episode_id``) with the episode's columns and the referral's ``person_id``;
+    ``ref_started``: per referral row, whether any episode (of any programme) hangs off it.
+    """
+
+    first: pd.DataFrame
+    first_ref_row: np.ndarray
+    ref_started: np.ndarray
+
+
+def _facts(ds: Dataset) -> _Facts:
+    """The facts of :class:`_Facts`, cached on the dataset (tables are never changed).
+
+    Lookups by position (:func:`evallib.fastops.positions`) replace the merge of
+    episodes onto referrals on the string key, and Arrow's hash ``is_in`` replaces
+    ``isin`` on strings.
+    """
+    key = (tuple(ds.area.core_programmes), id(ds.episodes), id(ds.referrals))
+    cache = ds.__dict__.setdefault("_cohort_facts", {})
+    if key in cache:
+        return cache[key]
+    ref, ep = ds.referrals, ds.episodes
+    core = ep[isin(ep["programme"], ds.area.core_programmes)]
+    row = positions(core["referral_id"], ref["referral_id"])
+    person = ref["person_id"].to_numpy(dtype=object, na_value=None)[row] if len(core) else np.array([], object)
+    core = core.assign(person_id=pd.array(np.where(row >= 0, person, None), dtype="string"), _row=row)
+    core = core.sort_values(["person_id", "start_date", "episode_id"], kind="stable")
+    first = core.drop_duplicates("person_id", keep="first")
+    facts = _Facts(first=first.drop(columns="_row").reset_index(drop=True),
+                   first_ref_row=first["_row"].to_numpy(),
+                   ref_started=isin(ref["referral_id"], ep["referral_id"]))
+    cache.clear()
+    cache[key] = facts
+    return facts
 
 
 def starters(ds: Dataset, period: Period | str) -> pd.DataFrame:
     """Index episodes of people whose first core-programme episode started in ``period``.
 
     The first episode is the earliest ``start_date`` (ties broken by ``episode_id``)
-    over all of the person's referrals. Returns one row per person.
+    over all of the person's referrals. Returns one row per person: the episode's
+    columns, then the referral's, then ``group``.
     """
     period = parse_period(period)
-    ep = _core_episodes(ds).sort_values(["person_id", "start_date", "episode_id"], kind="stable")
-    first = ep.drop_duplicates("person_id", keep="first")
-    in_period = first["start_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
-    out = first[in_period].copy()
+    facts = _facts(ds)
+    first = facts.first
+    in_period = first["start_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end)).to_numpy(bool)
+    ep_cols = [c for c in ds.episodes.columns]
+    out = first.loc[in_period, ep_cols].reset_index(drop=True)
+    rows = facts.first_ref_row[in_period]
+    ref = ds.referrals.drop(columns="referral_id")
+    ref_part = ref.iloc[np.maximum(rows, 0)].reset_index(drop=True)
+    if (rows < 0).any():
+        ref_part[rows < 0] = pd.NA
+    out = pd.concat([out, ref_part], axis=1)
     out["group"] = np.select(
-        [out["status"].eq("completed").to_numpy(dtype=bool),
-         out["status"].isin(NON_COMPLETION_STATUSES).to_numpy(dtype=bool)],
+        [out["status"].eq("completed").to_numpy(dtype=bool, na_value=False),
+         isin(out["status"], NON_COMPLETION_STATUSES)],
         [COMPLETED, NOT_COMPLETED], default=ONGOING,
     )
-    return out.reset_index(drop=True)
+    return out
 
 
 def referred_not_started(ds: Dataset, period: Period | str) -> pd.DataFrame:
@@ -109,9 +151,9 @@ def referred_not_started(ds: Dataset, period: Period | str) -> pd.DataFrame:
     period = parse_period(period)
     ref = ds.referrals
     in_period = ref["referral_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
-    eligible = ref[in_period & ref["eligible"].fillna(False).astype(bool)]
-    started_people = ref.loc[ref["referral_id"].isin(ds.episodes["referral_id"]), "person_id"]
-    out = eligible[~eligible["person_id"].isin(started_people)]
+    eligible = ref[(in_period & ref["eligible"].fillna(False).astype(bool)).to_numpy(bool)]
+    started_people = ref["person_id"][_facts(ds).ref_started]
+    out = eligible[~isin(eligible["person_id"], started_people)]
     out = out.sort_values(["person_id", "referral_date", "referral_id"], kind="stable")
     out = out.drop_duplicates("person_id").copy()
     out["group"] = REFERRED_NOT_STARTED
@@ -162,22 +204,21 @@ def record_flow(ds: Dataset, period: Period | str, settings: OutcomeSettings | N
     add("Referrals supplied", "kept", len(ref), "rows in referrals")
     in_period = ref["referral_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
     ref_in = ref[in_period]
-    starters_ids = pd.Index(st["person_id"].dropna().unique())
-    scope = pd.Index(ref_in["person_id"].dropna().unique()).union(starters_ids)
+    starters_ids = st["person_id"].dropna()
+    scope = pd.concat([ref_in["person_id"].dropna(), starters_ids], ignore_index=True).drop_duplicates()
     add("People referred in the period or starting in it", "kept", len(scope), "distinct person_id")
 
-    core = _core_episodes(ds)
-    first = core.sort_values(["person_id", "start_date", "episode_id"]).drop_duplicates("person_id")
-    first = first.set_index("person_id")["start_date"]
-    any_episode = pd.Index(ref.loc[ref["referral_id"].isin(ds.episodes["referral_id"]), "person_id"].unique())
-    eligible_in = pd.Index(ref_in.loc[ref_in["eligible"].fillna(False).astype(bool), "person_id"].unique())
-    others = scope.difference(starters_ids)
-    first_start = first.reindex(others)
+    facts = _facts(ds)
+    any_episode = ref["person_id"][facts.ref_started]
+    eligible_in = ref_in["person_id"][ref_in["eligible"].fillna(False).astype(bool).to_numpy(bool)]
+    others = scope[~isin(scope, starters_ids)]
+    pos = positions(others, facts.first["person_id"])
+    first_start = pd.Series(facts.first["start_date"].to_numpy()[np.maximum(pos, 0)]).where(pos >= 0)
     has_core = first_start.notna().to_numpy()
     before = has_core & (first_start < pd.Timestamp(period.start)).fillna(False).to_numpy()
     after = has_core & (first_start > pd.Timestamp(period.end)).fillna(False).to_numpy()
-    other_prog = ~has_core & others.isin(any_episode)
-    eligible_not_started = ~has_core & ~other_prog & others.isin(eligible_in)
+    other_prog = ~has_core & isin(others, any_episode)
+    eligible_not_started = ~has_core & ~other_prog & isin(others, eligible_in)
     not_eligible = ~has_core & ~other_prog & ~eligible_not_started
     for mask, reason in (
         (not_eligible, "not eligible"),

@@ -586,11 +586,20 @@ def validate_dataset(folder: str | Path, area: AreaParams | str | None = None) -
 
 
 def fingerprint(paths, *extra: Path) -> str:
-    """SHA-256 over the input files' names and bytes, for a report's provenance."""
+    """SHA-256 over the input files' names and bytes, for a report's provenance.
+
+    A table supplied as a folder of Parquet files (partitioned, e.g. one file per area)
+    counts every file in it, in name order.
+    """
     h = hashlib.sha256()
     for p in sorted([*paths, *[e for e in extra if e.exists()]], key=lambda p: p.name):
         h.update(p.name.encode())
-        h.update(p.read_bytes())
+        for part in (sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]):
+            if part != p:
+                h.update(part.relative_to(p).as_posix().encode())
+            with part.open("rb") as fh:
+                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    h.update(block)
     return h.hexdigest()
 
 

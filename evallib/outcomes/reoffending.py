@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from evallib.cohorts import Cohort
+from evallib.fastops import isin, positions
 from evallib.params import OutcomeSettings
 from evallib.schemas import Dataset
 
@@ -42,6 +43,24 @@ OUTCOME_LABELS = {
 
 def _months(dates: pd.Series, months: int) -> pd.Series:
     return (dates + pd.DateOffset(months=months)).astype("datetime64[ns]")
+
+
+def _pairs(person_ids: pd.Series, police_ids: pd.Series, use: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(person row, police row) for every police record of every person with ``use``.
+
+    When each person appears once (a cohort), one hash lookup of the police ids
+    (:func:`evallib.fastops.positions`) replaces a merge on the string key.
+    """
+    if not person_ids.duplicated().any():
+        found = positions(police_ids, person_ids)
+        pos = np.flatnonzero(found >= 0)
+        rows = found[pos]
+        keep = use[rows]
+        return rows[keep], pos[keep]
+    left = pd.DataFrame({"row": np.arange(len(person_ids)), "person_id": person_ids.to_numpy()})[use]
+    right = pd.DataFrame({"pos": np.arange(len(police_ids)), "person_id": police_ids.to_numpy()})
+    m = left.merge(right, on="person_id", how="inner")
+    return m["row"].to_numpy(np.int64), m["pos"].to_numpy(np.int64)
 
 
 def proven_reoffending(
@@ -90,19 +109,18 @@ def proven_reoffending(
         "countable": countable.to_numpy(),
     }, index=people.index)
 
-    frame = pd.DataFrame({"row": np.arange(len(people)), "person_id": people["person_id"].to_numpy(),
-                          "index_date": idx.to_numpy(), "window_end": window_end.to_numpy(),
-                          "waiting_end": waiting_end.to_numpy()})
-    frame = frame[has_index.to_numpy()]
-    off = police[["person_id", "offence_date", "da_related", "outcome", "outcome_date"]]
-    m = frame.merge(off, on="person_id", how="inner")
+    rows, pos = _pairs(people["person_id"], police["person_id"], has_index.to_numpy(bool))
+    idx_ns, end_ns, wait_ns = (s.to_numpy("datetime64[ns]")[rows] for s in (idx, window_end, waiting_end))
+    off_date = police["offence_date"].to_numpy("datetime64[ns]")[pos]
+    out_date = police["outcome_date"].to_numpy("datetime64[ns]")[pos]
     proven = (
-        (m["offence_date"] > m["index_date"]) & (m["offence_date"] <= m["window_end"])
-        & m["outcome"].isin(settings.proven_outcomes).fillna(False)
-        & m["outcome_date"].notna()
-        & (m["outcome_date"] <= m["waiting_end"]) & (m["outcome_date"] <= extract)
-    ).fillna(False).to_numpy(dtype=bool)
-    m = m[proven]
+        (off_date > idx_ns) & (off_date <= end_ns)
+        & isin(police["outcome"], settings.proven_outcomes)[pos]
+        & ~np.isnat(out_date)
+        & (out_date <= wait_ns) & (out_date <= extract.to_datetime64())
+    )
+    m = pd.DataFrame({"row": rows[proven], "offence_date": off_date[proven],
+                      "da_related": police["da_related"].to_numpy(dtype=bool, na_value=False)[pos][proven]})
     censor_date = window_end.where(window_end <= extract, extract)
     censor_days = (censor_date - idx).dt.days.to_numpy(dtype=float)
     n = len(people)
@@ -144,10 +162,11 @@ def incidents_before_after(
     extract = pd.Timestamp(police_extract_date)
     ref = pd.to_datetime(people["referral_date"]).astype("datetime64[ns]")
     end = pd.to_datetime(people["end_date"]).astype("datetime64[ns]")
-    frame = pd.DataFrame({"row": np.arange(len(people)), "person_id": people["person_id"].to_numpy(),
-                          "ref": ref.to_numpy(), "end": end.to_numpy()})
-    da = police.loc[police["da_related"].fillna(False).astype(bool), ["person_id", "offence_date"]]
-    m = frame.merge(da, on="person_id", how="inner")
+    rows, pos = _pairs(people["person_id"], police["person_id"], np.ones(len(people), dtype=bool))
+    da = police["da_related"].to_numpy(dtype=bool, na_value=False)[pos]
+    rows, pos = rows[da], pos[da]
+    m = pd.DataFrame({"row": rows, "ref": ref.to_numpy()[rows], "end": end.to_numpy()[rows],
+                      "offence_date": police["offence_date"].to_numpy("datetime64[ns]")[pos]})
     out = pd.DataFrame(index=people.index)
     n = len(people)
     for k in months:
