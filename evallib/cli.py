@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -152,6 +153,88 @@ def _setting(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _writable(folder: Path) -> bool:
+    """Whether a file can be made in an existing folder (tried, as permissions alone
+    do not tell: a read-only mount, or root ignoring modes)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _out_folder(text: str, option: str) -> Path:
+    """An output folder: a folder (made if missing) you can write in."""
+    p = Path(text).expanduser()
+    if p.exists() and not p.is_dir():
+        raise _UserError(f"{option} {text}: this is a file, not a folder. Give a folder (it is made if "
+                         "missing), e.g. outputs")
+    base = _existing_parent(p.resolve())
+    if not base.is_dir():
+        raise _UserError(f"{option} {text}: {base} is a file, so no folder can be made there")
+    if not _writable(base):
+        raise _UserError(f"{option} {text}: cannot write in {base} (read-only or no permission). "
+                         "Give a folder you can write to")
+    return p
+
+
+def _out_file(text: str, option: str) -> Path:
+    """An output file: not a folder, in an existing folder you can write in."""
+    p = Path(text).expanduser()
+    if p.is_dir():
+        raise _UserError(f"{option} {text}: this is a folder. Give a file name, e.g. {p / 'problems.csv'}")
+    if not p.resolve().parent.is_dir():
+        raise _UserError(f"{option} {text}: the folder {p.resolve().parent} does not exist. Create it "
+                         "first, or give a file in an existing folder, e.g. problems.csv")
+    if not _writable(p.resolve().parent) or (p.exists() and not os.access(p, os.W_OK)):
+        raise _UserError(f"{option} {text}: cannot write {p} (read-only or no permission). Give a file "
+                         "you can write, e.g. problems.csv in your own folder")
+    return p
+
+
+def _in_folder(text: str, option: str, what: str = "the dataset folder") -> Path:
+    p = Path(text).expanduser()
+    if not p.exists():
+        raise _UserError(f"{option} {text}: no such folder. Give {what} (it holds dataset.yaml and "
+                         "referrals.csv etc.)")
+    if not p.is_dir():
+        raise _UserError(f"{option} {text}: this is a file, not a folder. Give {what}, e.g. "
+                         f"{p.parent if str(p.parent) != '.' else 'extracts/2024-06'}")
+    return p
+
+
+def _in_file(text: str, option: str) -> Path:
+    p = Path(text).expanduser()
+    if not p.is_file():
+        raise _UserError(f"{option} {text}: {'this is a folder' if p.is_dir() else 'no such file'}. "
+                         "Give a YAML file, e.g. params/suite.yaml")
+    return p
+
+
+def _area_name(text: str | None, option: str = "--area") -> str | None:
+    """An area given by name, or by the path of its file in the params folder."""
+    from evallib.params import load_area, params_dir
+
+    if text is None or not (text.endswith((".yaml", ".yml")) or "/" in text or os.sep in text):
+        return text
+    p = _in_file(text, option)
+    area = load_area(p)
+    areas = (params_dir() / "areas").resolve()
+    if p.resolve().parent != areas:
+        raise _UserError(f"{option} {text}: the suite reads area files from {areas}. Copy the file there "
+                         f"and give {option} {area.name}, or set EVALLIB_PARAMS to the folder holding "
+                         "areas/ and suite.yaml")
+    return area.name
+
+
 def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
@@ -159,7 +242,7 @@ def _err(message: str) -> None:
 def _print_problems(exc, *, file=None, command: str = "") -> None:
     file = file or sys.stdout
     n = len(exc.problems)
-    print(f"The dataset in {exc.folder} has {n} problem{'s' if n != 1 else ''}:\n", file=file)
+    print(f"The dataset in {exc.folder} has {n} problem{'s' if n != 1 else ''}:", file=file)
     print(exc.to_text(), file=file)
     if command:
         print(f"\n{command}", file=file)
@@ -171,9 +254,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from evallib.params import load_suite
     from evallib.runner import execute, plan, repo_root, write_index
 
-    suite = load_suite(args.suite)
+    suite = load_suite(_in_file(args.suite, "--suite") if args.suite else None)
     extra = dict(args.set or [])
-    jobs = plan(suite, areas=_split(args.area), periods=_split(args.period),
+    if args.data:
+        _in_folder(args.data, "--data")
+    if args.out:
+        _out_folder(args.out, "--out")
+    areas = [_area_name(a) for a in _split(args.area) or []] or None
+    jobs = plan(suite, areas=areas, periods=_split(args.period),
                 notebooks=_split(args.notebook), data=args.data, out=args.out,
                 suppress_below=args.suppress_below, extra_parameters=extra)
     formats = args.format or tuple(dict.fromkeys(("html", *suite.formats)))
@@ -189,6 +277,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "`sudo apt-get install chromium` adds them). HTML reports are made as usual.")
             formats = tuple(f for f in formats if f != "pdf")
     out_root = Path(args.out).resolve() if args.out else (repo_root() / suite.out).resolve()
+    if not args.out:
+        _out_folder(str(out_root), "the suite's out:")
 
     # The demo dataset is written on first use, and only into the suite's demo folder:
     # a missing real extract (say an unmounted share) must be an error, not demo data.
@@ -288,21 +378,28 @@ class _UserError(Exception):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a dataset; print the problem table or a one-line all-clear."""
+    from evallib.params import load_area
     from evallib.schemas import PROBLEM_COLUMNS, DataValidationError, load_dataset
 
-    folder = Path(args.data)
+    folder = _in_folder(args.data, "--data")
+    out = _out_file(args.out, "--out") if args.out else None
+    area = args.area
+    if area and (area.endswith((".yaml", ".yml")) or "/" in area or os.sep in area):
+        area = load_area(_in_file(area, "--area"))  # an area file anywhere: validate reads it as it is
     try:
-        ds = load_dataset(folder, args.area)
+        ds = load_dataset(folder, area)
     except DataValidationError as exc:
         _print_problems(exc)
-        if args.out:
-            exc.problems.to_csv(args.out, index=False, encoding="utf-8")
-            print(f"\nAll {len(exc.problems)} problem(s) written to {Path(args.out).resolve()}")
+        if out:
+            exc.problems.to_csv(out, index=False, encoding="utf-8")
+            print(f"\nAll {len(exc.problems)} problem(s) written to {out.resolve()}")
+        elif len(exc.problems) > 60:
+            print(f"\nThe full list, as a spreadsheet: evallib validate --data \"{folder}\" --out problems.csv")
         return USER_ERROR
-    if args.out:
+    if out:
         import pandas as pd
 
-        pd.DataFrame(columns=PROBLEM_COLUMNS).to_csv(args.out, index=False, encoding="utf-8")
+        pd.DataFrame(columns=PROBLEM_COLUMNS).to_csv(out, index=False, encoding="utf-8")
     counts = ", ".join(f"{name} {len(ds.tables[name])} rows" for name in ds.tables if name in ds.present)
     print(f"No problems in {folder} (area {ds.area.name}): {counts}.")
     return 0
@@ -312,7 +409,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
     """Write the synthetic demo dataset."""
     from evallib.params import load_area
 
-    folder = Path(args.out).resolve()
+    folder = _out_folder(args.out, "--out").resolve()
+    if (folder / "dataset.yaml").is_file():
+        import yaml
+
+        try:
+            existing = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            existing = None
+        if not (isinstance(existing, dict) and existing.get("synthetic")):
+            raise _UserError(f"--out {args.out}: this folder holds a dataset that is not synthetic, and "
+                             "synth would overwrite its tables. Give a new or empty folder")
     if args.national:
         from evallib.synthetic.national import write_national
 
@@ -322,9 +429,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
         print(f"Synthetic national dataset ({args.scale:g} x 1M referrals, 10M police records) written to {folder}")
         print(f"Next: evallib validate --data \"{folder}\"")
         return 0
-    load_area(args.area)  # an unknown area fails here with the list of areas
-    _write_demo(folder, args.area, args.seed)
-    print(f"Synthetic demo dataset for {args.area} written to {folder}")
+    area = _area_name(args.area)
+    load_area(area)  # an unknown area fails here with the list of areas
+    _write_demo(folder, area, args.seed)
+    print(f"Synthetic demo dataset for {area} written to {folder}")
     print(f"Next: evallib validate --data \"{folder}\"   or   evallib run --data \"{folder}\"")
     return 0
 
@@ -481,7 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _print_problems(exc, file=sys.stderr)
         return USER_ERROR
-    except (ParamsError, PeriodError, RunnerError, _UserError, FileNotFoundError) as exc:
+    except (ParamsError, PeriodError, RunnerError, _UserError, OSError) as exc:
         if args.debug:
             raise
         _err(str(exc))

@@ -142,8 +142,19 @@ _QUARTER = re.compile(r"^(\d{4})-(\d{2})\s*Q([1-4])$", re.IGNORECASE)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})$")
 
 
+#: Years a period may start in: outside them a period is a typing mistake (``9999-00``).
+PERIOD_YEARS = (1990, 2100)
+
+
+def _sane_year(year: int, text: str) -> None:
+    if not PERIOD_YEARS[0] <= year <= PERIOD_YEARS[1]:
+        raise PeriodError(f"period {text!r}: the year {year} is outside {PERIOD_YEARS[0]}-{PERIOD_YEARS[1]}; "
+                          f"{PERIOD_HELP}")
+
+
 def _financial_year(first: str, second: str, text: str) -> int:
     start_year = int(first)
+    _sane_year(start_year, text)
     if (start_year + 1) % 100 != int(second):
         raise PeriodError(
             f"period {text!r}: a financial year runs from one year into the next, so "
@@ -180,6 +191,8 @@ def parse_period(text: str | Period) -> Period:
             start, end = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
         except ValueError as exc:
             raise PeriodError(f"period {raw!r}: {exc}; {PERIOD_HELP}") from None
+        _sane_year(start.year, raw)
+        _sane_year(end.year, raw)
         if end < start:
             raise PeriodError(f"period {raw!r} ends before it starts; {PERIOD_HELP}")
         return Period(start, end, f"{start.isoformat()}..{end.isoformat()}", "range")

@@ -9,9 +9,12 @@ table (file, column, row as in the file, value, problem, fix); nothing is droppe
 
 from __future__ import annotations
 
+import csv
+import difflib
 import hashlib
+import io
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +22,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from evallib.params import ISO_DATE, AreaParams, date_format_example, load_area, normalise_label
+from evallib.params import (
+    ISO_DATE,
+    AreaParams,
+    ParamsError,
+    date_format_example,
+    load_area,
+    normalise_label,
+)
 
 __all__ = [
     "Column", "Table", "TABLES", "Dataset", "DatasetMeta", "DataValidationError",
@@ -29,12 +39,47 @@ __all__ = [
 Kind = Literal["str", "date", "bool", "int", "category"]
 PROBLEM_COLUMNS = ["file", "column", "row", "value", "problem", "fix"]
 
-# Columns that would identify a person: refused outright, even if listed as extra.
-IDENTIFYING = {
-    "name", "first_name", "last_name", "surname", "forename", "full_name", "address",
-    "postcode", "post_code", "date_of_birth", "dob", "birth_date", "phone", "telephone",
-    "mobile", "email", "nhs_number", "ni_number", "pnc_id", "case_notes", "notes",
+# Columns that would identify a person: refused outright, even if listed as extra or mapped
+# onto a contract column. Names are compared as people write them: case, spaces and
+# punctuation are ignored ("D.O.B." is "dob", "NHS Number" is "nhsnumber").
+IDENTIFYING_KINDS: dict[str, tuple[str, ...]] = {
+    "a name": ("name", "first name", "forename", "forenames", "given name", "middle name", "last name",
+               "surname", "family name", "full name", "maiden name", "client name", "alias"),
+    "an address": ("address", "address line 1", "address line 2", "street", "house number",
+                   "home address", "postcode", "post code", "zip code"),
+    "a date of birth": ("date of birth", "dob", "d.o.b.", "birth date", "birthdate", "birthday"),
+    "a phone number": ("phone", "phone number", "telephone", "tel", "tel no", "mobile", "mobile number",
+                       "landline"),
+    "an email address": ("email", "e-mail", "email address"),
+    "a national identifier": ("NHS number", "NHS no", "nhs_no", "NI number", "NI no", "NINO",
+                              "national insurance number", "PNC ID", "PNC number", "PNC no", "CRO number",
+                              "passport number", "driving licence number", "UPN", "unique pupil number"),
+    "free text about a person": ("case notes", "notes", "comments", "free text", "narrative"),
 }
+#: Parts that identify a column wherever they appear in its name ("Client Postcode").
+IDENTIFYING_PARTS: dict[str, str] = {
+    "firstname": "a name", "forename": "a name", "surname": "a name", "lastname": "a name",
+    "fullname": "a name", "address": "an address", "postcode": "an address", "dateofbirth": "a date of birth",
+    "birthdate": "a date of birth", "phone": "a phone number", "mobile": "a phone number",
+    "email": "an email address", "nhsnumber": "a national identifier", "nhsno": "a national identifier",
+    "ninumber": "a national identifier", "nationalinsurance": "a national identifier",
+    "pncid": "a national identifier", "pncnumber": "a national identifier", "casenote": "free text about a person",
+}
+_IDENTIFYING_EXACT = {normalise_label(n): kind for kind, names in IDENTIFYING_KINDS.items() for n in names}
+IDENTIFYING = frozenset(_IDENTIFYING_EXACT)
+
+
+def identifying(column: str) -> str | None:
+    """What a column name says it holds if that would identify a person (``"a date of birth"``), else None.
+
+    >>> identifying("D.O.B."), identifying("Client Postcode"), identifying("referral_id")
+    ('a date of birth', 'an address', None)
+    """
+    n = normalise_label(column)
+    if n in _IDENTIFYING_EXACT:
+        return _IDENTIFYING_EXACT[n]
+    return next((kind for part, kind in IDENTIFYING_PARTS.items() if part in n), None)
+
 
 TRUE_WORDS = {"true", "yes", "1", "y", "t"}
 FALSE_WORDS = {"false", "no", "0", "n", "f"}
@@ -181,13 +226,39 @@ class DataValidationError(ValueError):
         n = len(self.problems)
         super().__init__(f"{n} problem(s) in the dataset {self.folder}:\n{self.to_text()}")
 
-    def to_text(self, limit: int = 60) -> str:
-        """The problem table as aligned text, at most ``limit`` rows (the rest counted)."""
-        shown = self.problems.head(limit).astype(str)
-        text = shown.to_string(index=False, max_colwidth=70)
-        if len(self.problems) > limit:
-            text += f"\n... and {len(self.problems) - limit} more problem(s)"
-        return text
+    def summary(self) -> pd.DataFrame:
+        """One row per kind of problem (file, column, problem, fix), in the order found:
+        how many rows it hits, the first rows and values."""
+        p = self.problems.astype({"row": "string", "value": "string"}).fillna("")
+        keys = ["file", "column", "problem", "fix"]
+        groups = p.groupby(keys, sort=False)
+        out = groups.agg(count=("row", "size"), first_row=("row", "first"), first_value=("value", "first"),
+                         rows=("row", lambda r: ", ".join([x for x in r.head(6) if x][:5])
+                               + (", ..." if len(r) > 5 else "")),
+                         values=("value", lambda v: ", ".join(repr(x) for x in v[v != ""].unique()[:3])))
+        return out.reset_index()[["file", "column", "problem", "count", "first_row", "first_value", "rows",
+                                  "values", "fix"]]
+
+    def to_text(self, limit: int = 60, kinds: int = 30) -> str:
+        """The problems as text people can act on: first one line per kind of problem
+        (where, what, how many, the fix), then the rows, at most ``limit`` (the rest counted)."""
+        summary = self.summary()
+        lines = []
+        for i, g in enumerate(summary.head(kinds).itertuples(index=False), 1):
+            where = g.file + (f", column {g.column}" if g.column else "") + (
+                f", row {g.first_row}" if g.first_row else "") + (f", value {g.first_value!r}" if g.first_value else "")
+            more = f" ({g.count} rows: {g.rows}; values {g.values})" if g.count > 1 and g.values else (
+                f" ({g.count} rows: {g.rows})" if g.count > 1 else "")
+            lines += [f"{i:>2}. {where}: {g.problem}{more}", f"    fix: {g.fix}"]
+        if len(summary) > kinds:
+            lines.append(f"... and {len(summary) - kinds} more kind(s) of problem, listed below")
+        if len(self.problems) > len(summary.head(kinds)):
+            shown = self.problems.head(limit).drop(columns="fix").astype(str)
+            lines += ["", f"Every problem, row by row{f' (the first {limit})' if len(self.problems) > limit else ''}:",
+                      shown.to_string(index=False, max_colwidth=70)]
+            if len(self.problems) > limit:
+                lines.append(f"... and {len(self.problems) - limit} more problem(s)")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -235,9 +306,26 @@ class Dataset:
 
 
 # --------------------------------------------------------------------------- reading
-def _find_file(folder: Path, table: str) -> tuple[Path | None, list[dict]]:
-    found = [folder / f"{table}{ext}" for ext in (".csv", ".xlsx", ".parquet")
-             if (folder / f"{table}{ext}").exists()]
+TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+#: How far down a sheet the header row is looked for (title rows above it are skipped).
+HEADER_SEARCH_ROWS = 20
+#: Delimiters a CSV export may use; the one giving a row near the top most cells is taken.
+DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "commas", ";": "semicolons (;)", "\t": "tabs", "|": "bars (|)"}
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """The files of a dataset folder, without hidden files and Excel's ``~$`` lock files; a
+    folder ``<table>.parquet/`` (a partitioned Parquet table) counts as a file."""
+    return sorted(p for p in folder.iterdir()
+                  if (p.is_file() or p.suffix.lower() == ".parquet") and not p.name.startswith((".", "~$")))
+
+
+def _find_file(folder: Path, table: str, listing: list[Path] | None = None
+               ) -> tuple[Path | None, list[dict]]:
+    """The file holding a table: ``referrals.csv``, ``Referrals.CSV``, ``referrals.xlsx``, ..."""
+    listing = _folder_files(folder) if listing is None else listing
+    found = [p for p in listing if p.stem.strip().lower() == table and p.suffix.lower() in TABLE_SUFFIXES]
     if len(found) > 1:
         return None, [_problem(", ".join(p.name for p in found), "", "", "",
                                f"table {table} is supplied {len(found)} times",
@@ -245,17 +333,152 @@ def _find_file(folder: Path, table: str) -> tuple[Path | None, list[dict]]:
     return (found[0] if found else None), []
 
 
-def _read_raw(path: Path) -> tuple[pd.DataFrame, int]:
-    """Read a table without interpreting it; returns the frame and the file row offset
-    (row number in the file of the first data row)."""
-    if path.suffix == ".csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        return df, 2
-    if path.suffix == ".xlsx":
-        df = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
-        return df, 2
-    df = pd.read_parquet(path)
-    return df, 1
+def _near_misses(listing: list[Path], used: set[Path]) -> dict[str, list[Path]]:
+    """Files that look meant as a table but are not read (``referral.csv``, ``police.xls``)."""
+    out: dict[str, list[Path]] = {}
+    tables = {normalise_label(t): t for t in TABLES}
+    for p in listing:
+        if p in used or p.name == "dataset.yaml":
+            continue
+        stem = normalise_label(p.stem)
+        close = difflib.get_close_matches(stem, list(tables), n=1, cutoff=0.75)
+        match = close[0] if close else next((n for n in tables if n in stem or (stem and stem in n
+                                                                                  and len(stem) > 4)), None)
+        if match:
+            out.setdefault(tables[match], []).append(p)
+    return out
+
+
+def _file_problem(path: Path, row, value, problem: str, fix: str) -> dict:
+    return _problem(path.name, "", row, value, problem, fix)
+
+
+def _decode(path: Path, data: bytes) -> tuple[str | None, list[dict]]:
+    """CSV bytes as text: UTF-8 (with or without BOM) or UTF-16 with a BOM (Excel's
+    "Unicode text"); anything else is a problem naming the row of the first bad byte."""
+    if data.startswith(b"PK\x03\x04"):
+        return None, [_file_problem(path, "", "", "this is an Excel workbook with a .csv name",
+                                    f"rename it to {path.stem}.xlsx, or save it from Excel as CSV UTF-8")]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), []
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        row = data[:exc.start].count(b"\n") + 1
+        bad = data[exc.start:exc.start + 1].hex()
+        return None, [_file_problem(path, row, f"byte 0x{bad}",
+                                    "the file is not UTF-8 text (it looks saved as Windows-1252 or Latin-1)",
+                                    "save it as CSV UTF-8 (Excel: Save As > CSV UTF-8 (Comma delimited))")]
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter splitting a line near the top into the most cells (commas on a tie):
+    a title row above the header (``Referrals, June 2024``) does not decide it."""
+    top = [line for line in text[:200_000].splitlines()[:HEADER_SEARCH_ROWS] if line.strip()]
+    counts = {d: max((len(r) for r in csv.reader(top, delimiter=d)), default=0) for d in DELIMITERS}
+    return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+
+
+def _csv_grid(path: Path) -> tuple[pd.DataFrame | None, list[dict]]:
+    """Every cell of a CSV file as text, one frame row per file row (header not yet found)."""
+    data = path.read_bytes()
+    text, problems = _decode(path, data)
+    if text is None:
+        return None, problems
+    sep = _delimiter(text)
+    try:
+        grid = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
+                           skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(), []
+    except pd.errors.ParserError:  # rows of unequal length (a title row above the header)
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        width = max((len(r) for r in rows), default=0)
+        grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    except csv.Error as exc:
+        return None, [_file_problem(path, "", "", f"cannot be read as CSV: {exc}",
+                                    "save it again as CSV UTF-8 from the system that made it")]
+    return grid, []
+
+
+def _grid(path: Path) -> tuple[pd.DataFrame | None, list[dict]]:
+    """A table file's cells without interpreting them (header not yet found)."""
+    suffix = path.suffix.lower()
+    if path.is_file() and path.stat().st_size == 0:
+        return None, [_file_problem(path, "", "", "the file is empty (0 bytes)",
+                                    "export the table again: it needs a header row and one row per record")]
+    try:
+        if suffix == ".csv":
+            return _csv_grid(path)
+        if suffix == ".xlsx":
+            grid = pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="openpyxl")
+            return grid.reset_index(drop=True), []
+        return pd.read_parquet(path), []
+    except Exception as exc:  # an unreadable file is a problem row, never a traceback
+        what = {".xlsx": "an Excel workbook (.xlsx)", ".parquet": "a Parquet file"}.get(suffix, "CSV")
+        return None, [_file_problem(path, "", "", f"cannot be read as {what}: {str(exc).splitlines()[0][:200]}",
+                                    "save it again as CSV UTF-8, XLSX (first sheet) or Parquet")]
+
+
+def _header_row(grid: pd.DataFrame, known: set[str]) -> int:
+    """The row holding the column names: the first row naming a known column (title rows
+    above it are skipped), or the first non-empty row when no row names one."""
+    top = grid.head(HEADER_SEARCH_ROWS)
+    cells = top.astype("string").apply(lambda s: s.str.strip().str.lower())
+    score = cells.isin(known).sum(axis=1)
+    filled = (~top.apply(_blank)).sum(axis=1)
+    named = score[score > 0]
+    if len(named):
+        return int(named.index[0])
+    nonempty = filled[filled > 0]
+    return int(nonempty.index[0]) if len(nonempty) else 0
+
+
+def _read_raw(path: Path, known: set[str] | None = None
+              ) -> tuple[pd.DataFrame | None, np.ndarray | int, list[dict]]:
+    """Read a table without interpreting its values.
+
+    Returns the frame (text cells for CSV, cells as stored for XLSX and Parquet), the
+    row number in the file of each frame row (header = row 1 for CSV and XLSX; Parquet
+    has no header row, so its first record is row 1) and the problems found reading.
+    """
+    grid, problems = _grid(path)
+    if grid is None:
+        return None, 0, problems
+    if path.suffix.lower() == ".parquet":
+        grid.columns = [str(c).strip() for c in grid.columns]
+        return grid.reset_index(drop=True), np.arange(1, len(grid) + 1), problems
+    if grid.empty or grid.shape[1] == 0:
+        return None, 0, [_file_problem(path, "", "", "the file has no header row and no data",
+                                       "export the table again with its header row")]
+    known = {k.lower() for k in (known or set())}
+    h = _header_row(grid, known)
+    header = ["" if _blank(pd.Series([v])).iloc[0] else str(v).strip() for v in grid.iloc[h]]
+    body = grid.iloc[h + 1:]
+    body = body[~body.apply(_blank).all(axis=1)] if len(body) else body
+    body.columns = header
+    unnamed = [i for i, c in enumerate(header) if c == ""]
+    keep = [i for i in range(len(header)) if i not in unnamed]
+    for i in unnamed:
+        col = body.iloc[:, i]
+        filled = ~_blank(col)
+        if filled.any():
+            first = int(np.flatnonzero(filled.to_numpy())[0])
+            problems.append(_problem(path.name, f"(column {i + 1}, no name)", int(body.index[first]) + 1,
+                                     _fmt(col.iloc[first]), f"column {i + 1} has values but no name in the header "
+                                     f"(row {h + 1})", "give the column its contract name, or delete it"))
+    body = body.iloc[:, keep]
+    dupes = sorted({c for c in body.columns if list(body.columns).count(c) > 1})
+    for c in dupes:
+        problems.append(_problem(path.name, c, h + 1, c, "the header names this column more than once",
+                                 "keep one column of each name"))
+    if dupes:
+        body = body.loc[:, ~body.columns.duplicated()]
+    rows = body.index.to_numpy() + 1
+    return body.reset_index(drop=True), rows, problems
 
 
 def _problem(file: str, column: str, row, value, problem: str, fix: str) -> dict:
@@ -318,7 +541,7 @@ def _parse_column(raw: pd.Series, col: Column, allowed: tuple[str, ...] | None, 
         return values, values.isna() & ~blank, "not a yes/no value", "use true/false, yes/no or 1/0"
     if col.kind == "int":
         num = pd.to_numeric(_as_text(raw), errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw
-        whole = num.notna() & (num == np.floor(num.astype(float)))
+        whole = num.notna() & (num == np.floor(num.astype(float))) & (num.astype(float).abs() <= LARGEST_NUMBER)
         bad = (~blank & ~whole)
         values = num.where(whole).astype("Float64").astype("Int64")
         return values, bad, "not a whole number", "write a whole number such as 3, or leave it empty"
@@ -364,12 +587,16 @@ def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
     return mapped, allowed, fix
 
 
-def _many(file: str, column: str, mask: pd.Series, values, offset: int, problem: str, fix: str) -> pd.DataFrame:
-    """Problem rows for every flagged cell of a column at once (vectorised, not a loop over rows)."""
+def _many(file: str, column: str, mask: pd.Series, values, offset: int | np.ndarray, problem: str,
+          fix: str) -> pd.DataFrame:
+    """Problem rows for every flagged cell of a column at once (vectorised, not a loop over rows).
+
+    ``offset`` is the file row of the first frame row, or each frame row's file row."""
     where = np.flatnonzero(np.asarray(mask, dtype=bool))
     vals = pd.Series(values).iloc[where] if not isinstance(values, str) else pd.Series([values] * len(where))
     text = vals.map(_fmt).to_numpy() if len(where) else np.array([], dtype=object)
-    return pd.DataFrame({"file": file, "column": column, "row": where + offset, "value": text,
+    rows = where + offset if np.ndim(offset) == 0 else np.asarray(offset)[where]
+    return pd.DataFrame({"file": file, "column": column, "row": rows, "value": text,
                          "problem": problem, "fix": fix}, columns=PROBLEM_COLUMNS)
 
 
@@ -379,43 +606,92 @@ def _as_frame(problems: list) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PROBLEM_COLUMNS)
 
 
+META_KEYS = ("area", "extract_date", "police_extract_date", "description", "synthetic")
+#: Extract dates outside these years are typing mistakes (``0024-06-30``, ``2204-06-30``).
+SANE_YEARS = (1990, 2100)
+META_HELP = {"area": "the area's name as listed by `evallib areas` (e.g. area: leicestershire)",
+             "extract_date": "the date the case records were extracted, as YYYY-MM-DD (e.g. extract_date: 2024-06-30)"}
+
+
 def _read_meta(folder: Path, problems: list[dict]) -> DatasetMeta | None:
+    """Read ``dataset.yaml``; every way it can be wrong is a problem row, never an exception."""
     path = folder / "dataset.yaml"
-    if not path.exists():
+    example = "area: leicestershire, extract_date: 2024-06-30 and description: (one key per line)"
+    if not path.is_file():
         problems.append(_problem("dataset.yaml", "", "", "", "the dataset has no dataset.yaml",
-                                 "add dataset.yaml with area, extract_date (YYYY-MM-DD) and description"))
+                                 f"add dataset.yaml with {example}"))
         return None
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.append(_problem("dataset.yaml", "", exc.object[:exc.start].count(b"\n") + 1,
+                                 f"byte 0x{exc.object[exc.start:exc.start + 1].hex()}",
+                                 "dataset.yaml is not UTF-8 text", "save it as UTF-8 (any text editor can)"))
+        return None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        problems.append(_problem("dataset.yaml", "", "", "", f"not valid YAML: {exc}", "fix the YAML syntax"))
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else ""
+        problems.append(_problem("dataset.yaml", "", row, "", f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                                 f"write one key: value per line, e.g. {example}"))
+        return None
+    if raw is None:
+        problems.append(_problem("dataset.yaml", "", "", "", "dataset.yaml is empty", f"write {example}"))
+        return None
+    if not isinstance(raw, dict):
+        problems.append(_problem("dataset.yaml", "", "", _fmt(raw)[:60],
+                                 f"dataset.yaml holds a {type(raw).__name__}, not keys and values",
+                                 f"write one key: value per line, e.g. {example}"))
         return None
     meta_problems = []
+    raw = {str(k): v for k, v in raw.items()}
     for key in ("area", "extract_date"):
         if key not in raw:
             meta_problems.append(_problem("dataset.yaml", key, "", "", f"{key} is missing",
-                                          f"add {key}: to dataset.yaml"))
+                                          f"add a line with {META_HELP[key]}"))
+        elif raw[key] is None or (isinstance(raw[key], str) and not raw[key].strip()):
+            meta_problems.append(_problem("dataset.yaml", key, "", "", f"{key} is empty",
+                                          f"fill in {META_HELP[key]}"))
+    if raw.get("area") is not None and not isinstance(raw["area"], str):
+        meta_problems.append(_problem("dataset.yaml", "area", "", _fmt(raw["area"]), "area is not a name",
+                                      "write the area's name as in `evallib areas`, e.g. area: leicestershire"))
 
     def as_date(key):
         v = raw.get(key)
-        if v is None or isinstance(v, date):
-            return v
-        try:
-            return date.fromisoformat(str(v))
-        except ValueError:
-            meta_problems.append(_problem("dataset.yaml", key, "", v, "not a date", "write YYYY-MM-DD"))
+        if v is None or (isinstance(v, str) and not v.strip()):
             return None
+        if isinstance(v, datetime):
+            v = v.date()
+        if not isinstance(v, date):
+            try:
+                v = date.fromisoformat(str(v).strip())
+            except ValueError:
+                meta_problems.append(_problem("dataset.yaml", key, "", _fmt(v), "not a date",
+                                              "write the date as YYYY-MM-DD, e.g. 2024-06-30"))
+                return None
+        if not SANE_YEARS[0] <= v.year <= SANE_YEARS[1]:
+            meta_problems.append(_problem("dataset.yaml", key, "", v.isoformat(),
+                                          f"the year is outside {SANE_YEARS[0]}-{SANE_YEARS[1]}",
+                                          "check the date (YYYY-MM-DD)"))
+            return None
+        return v
 
     extract, police = as_date("extract_date"), as_date("police_extract_date")
-    unknown = set(raw) - {"area", "extract_date", "police_extract_date", "description", "synthetic"}
-    for key in sorted(unknown):
+    if raw.get("synthetic") is not None and not isinstance(raw["synthetic"], dict):
+        meta_problems.append(_problem("dataset.yaml", "synthetic", "", _fmt(raw["synthetic"])[:60],
+                                      "synthetic must hold keys and values", "remove it (only the generator writes it)"))
+    for key in sorted(set(raw) - set(META_KEYS)):
+        close = difflib.get_close_matches(key.lower(), META_KEYS, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
         meta_problems.append(_problem("dataset.yaml", key, "", "", "unknown key",
-                                      "keys are area, extract_date, police_extract_date, description, synthetic"))
+                                      f"{hint}keys are {', '.join(META_KEYS)}"))
     problems.extend(meta_problems)
-    if meta_problems:
+    area = raw.get("area")
+    if extract is None or not isinstance(area, str) or not area.strip():
         return None
-    return DatasetMeta(area=str(raw["area"]), extract_date=extract, police_extract_date=police,
-                       description=str(raw.get("description", "")), synthetic=raw.get("synthetic") or {})
+    return DatasetMeta(area=raw["area"].strip(), extract_date=extract, police_extract_date=police,
+                       description=str(raw.get("description") or ""), synthetic=raw.get("synthetic") or {})
 
 
 def _empty_table(table: Table) -> pd.DataFrame:
@@ -434,7 +710,8 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
     folder = Path(folder)
     problems: list[dict] = []
     if not folder.is_dir():
-        raise DataValidationError(pd.DataFrame([_problem(str(folder), "", "", "", "no such folder",
+        what = "is a file, not a folder" if folder.is_file() else "no such folder"
+        raise DataValidationError(pd.DataFrame([_problem(str(folder), "", "", "", what,
                                                          "give the folder that holds referrals.csv etc.")],
                                                columns=PROBLEM_COLUMNS), folder)
     meta = _read_meta(folder, problems)
@@ -443,49 +720,79 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
     elif area is None:
         if meta is None:
             raise DataValidationError(_as_frame(problems), folder)
-        area = load_area(meta.area)
+        try:
+            area = load_area(meta.area)
+        except ParamsError as exc:
+            problems.append(_problem("dataset.yaml", "area", "", meta.area, str(exc).splitlines()[0],
+                                     "write an area name from `evallib areas` in dataset.yaml, or give --area"))
+            raise DataValidationError(_as_frame(problems), folder) from None
     if meta is not None and meta.area != area.name:
         problems.append(_problem("dataset.yaml", "area", "", meta.area,
                                  f"the dataset is for area {meta.area!r}, not {area.name!r}",
                                  "check --area, or the area: key in dataset.yaml"))
+    problems.extend(_params_identifiers(area))
 
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
-    offsets: dict[str, int] = {}
+    offsets: dict[str, np.ndarray | int] = {}
+    unusable: dict[str, str] = {}   # table -> why it could not be read (knock-on problems are collapsed)
+    listing = _folder_files(folder)
     for table in TABLES.values():
-        path, found_problems = _find_file(folder, table.name)
+        path, found_problems = _find_file(folder, table.name, listing)
         problems.extend(found_problems)
+        tables[table.name] = _empty_table(table)
         if path is None:
-            if table.required and not found_problems:
+            if found_problems:
+                unusable[table.name] = f"table {table.name} is supplied more than once"
+            elif table.required:
                 problems.append(_problem(f"{table.name}.csv", "", "", "", f"required table {table.name} is missing",
                                          f"supply {table.name}.csv, .xlsx or .parquet in {folder}"))
-            tables[table.name] = _empty_table(table)
+                unusable[table.name] = f"{table.name} is missing"
             continue
         files[table.name] = path
-        try:
-            raw, offset = _read_raw(path)
-        except Exception as exc:  # unreadable file: report, do not crash
-            problems.append(_problem(path.name, "", "", "", f"cannot be read: {exc}",
-                                     "save it as UTF-8 CSV, XLSX (first sheet) or Parquet"))
-            tables[table.name] = _empty_table(table)
+        fname = path.name
+        mapping = area.columns.get(table.name, {})
+        extras = set(area.extra_columns.get(table.name, []))
+        raw, offset, read_problems = _read_raw(path, {*table.names, *mapping, *extras})
+        problems.extend(read_problems)
+        if raw is None:
+            unusable[table.name] = f"{fname} could not be read"
             continue
         offsets[table.name] = offset
         raw.columns = [str(c).strip() for c in raw.columns]
-        raw = raw.rename(columns=area.columns.get(table.name, {}))
-        fname = path.name
-        extras = set(area.extra_columns.get(table.name, []))
         for c in raw.columns:
-            if c.lower() in IDENTIFYING:
-                problems.append(_problem(fname, c, "", "", "this column would identify a person and is never read",
-                                         "remove it from the export: datasets carry pseudonymous ids only"))
-            elif c not in table.names and c not in extras:
+            kind = identifying(c)
+            if kind and c not in table.names:
+                problems.append(_problem(fname, c, "", "", f"this column holds {kind}, which would identify a "
+                                         "person, so it is never read",
+                                         "delete the column from the export: datasets carry pseudonymous ids "
+                                         "only (it cannot be mapped or listed under extra_columns)"))
+        raw = raw[[c for c in raw.columns if not (identifying(c) and c not in table.names)]]
+        raw = raw.rename(columns=mapping)
+        if not set(raw.columns) & set(table.names):
+            head = ", ".join(map(str, raw.columns[:8])) + (", ..." if len(raw.columns) > 8 else "")
+            problems.append(_problem(fname, "", "", head[:200], f"none of the columns of {table.name} were found "
+                                     f"(the header reads: {head[:120]})",
+                                     f"the first row must name the columns: {', '.join(table.names[:6])}, ... "
+                                     "(see docs/data-dictionary.md), or map your names under "
+                                     f"columns.{table.name} in the area params"))
+            unusable[table.name] = f"{fname} has none of the table's columns"
+            continue
+        for c in raw.columns:
+            if c not in table.names and c not in extras:
+                close = difflib.get_close_matches(c.lower(), table.names, n=1, cutoff=0.8)
+                hint = f"rename it {close[0]} if that is what it holds; otherwise " if close else ""
                 problems.append(_problem(fname, c, "", "", "column not in the data contract",
-                                         f"remove it, map it to a contract column under columns.{table.name} in "
-                                         f"the area params, or list it under extra_columns.{table.name}"))
+                                         f"{hint}remove it, map it to a contract column under "
+                                         f"columns.{table.name} in the area params, or list it under "
+                                         f"extra_columns.{table.name}"))
         missing = [c for c in table.columns if c.required and c.name not in raw.columns]
         for c in missing:
             problems.append(_problem(fname, c.name, "", "", "required column is missing",
                                      f"add the column {c.name} ({c.meaning})"))
+        if table.required and raw.empty:
+            problems.append(_problem(fname, "", "", "", f"the table {table.name} has a header but no rows",
+                                     f"export the {table.name} records again: the table is required"))
         parsed: dict[str, pd.Series] = {}
         for col in table.columns:
             if col.name not in raw.columns:
@@ -495,9 +802,19 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
                 series, allowed, label_fix = _map_labels(series, table.name, col, area)
             values, bad, what, fix = _parse_column(series, col, allowed, area.date_format_for(table.name, col.name))
             fix = label_fix or fix
+            if col.kind == "int":
+                huge = _too_large(raw[col.name])
+                limits = (f" (it must be {col.minimum} to {col.maximum})" if col.maximum is not None else "")
+                problems.append(_many(fname, col.name, huge, raw[col.name], offset,
+                                      f"the number is too large for {col.name}{limits}",
+                                      f"check the value: {col.name} is {col.meaning}"))
+                bad, values = bad & ~huge, values.mask(huge)
+                bad_or_huge = bad | huge
+            else:
+                bad_or_huge = bad
             problems.append(_many(fname, col.name, bad, raw[col.name], offset, what, fix))
             if col.required:
-                empty = values.isna() & ~bad
+                empty = values.isna() & ~bad_or_huge
                 problems.append(_many(fname, col.name, empty, "", offset, "required value is empty",
                                       f"fill in {col.name} ({col.meaning})"))
             if col.kind == "int" and (col.minimum is not None or col.maximum is not None):
@@ -518,8 +835,21 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
         for c in extras & set(raw.columns):
             df[c] = raw[c]
         tables[table.name] = df
+        for c in missing:
+            if any(c.name == k[1] for k in (*FOREIGN_KEYS, *FOREIGN_KEYS.values())):
+                unusable.setdefault(f"{table.name}.{c.name}", f"{fname} has no column {c.name}")
 
-    _check_relations(tables, files, offsets, meta, problems)
+    for p, files_near in _near_misses(listing, set(files.values())).items():
+        for f in files_near:
+            suffix = f.suffix.lower()
+            how = (f"save it as {p}.xlsx (Excel Workbook)" if suffix == ".xls" else
+                   f"rename it {p}{suffix}" if suffix in TABLE_SUFFIXES else
+                   f"save it as {p}.csv (CSV UTF-8), {p}.xlsx or {p}.parquet")
+            already = f" ({files[p].name} is read instead)" if p in files else ""
+            problems.append(_problem(f.name, "", "", "", f"this file looks like the table {p} but is not "
+                                     f"read{already}", how if not already else f"remove it, or {how} in "
+                                     f"place of {files[p].name}"))
+    _check_relations(tables, files, offsets, meta, problems, unusable)
     found = _as_frame(problems)
     if len(found):
         raise DataValidationError(found, folder)
@@ -527,8 +857,34 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
                    present=set(files), files=files, fingerprint=fingerprint(files.values(), folder / "dataset.yaml"))
 
 
-def _check_relations(tables, files, offsets, meta, problems) -> None:
-    """Cross-column and cross-table rules: foreign keys, date order, extract dates."""
+#: Whole numbers above this are not counts or ages but typing or export mistakes
+#: (and lose precision as floating point).
+LARGEST_NUMBER = 2**31 - 1
+
+
+def _too_large(raw: pd.Series) -> pd.Series:
+    """Where a raw cell is a number too large to be read exactly (``_parse_column`` leaves it missing)."""
+    num = raw if pd.api.types.is_numeric_dtype(raw) else pd.to_numeric(_as_text(raw), errors="coerce")
+    return (num.astype(float).abs() > LARGEST_NUMBER).fillna(False)
+
+
+def _params_identifiers(area: AreaParams) -> list[dict]:
+    """An area file that lists an identifying column (as extra, or mapped) is refused too."""
+    listed = [("extra_columns", t, n, "lists") for t, names in area.extra_columns.items() for n in names]
+    listed += [("columns", t, n, f"maps onto {area.columns[t][n]}") for t in area.columns for n in area.columns[t]]
+    return [_problem(f"params/areas/{area.name}.yaml", f"{key}.{table}", "", name,
+                     f"{how} {name!r}, a column holding {identifying(name)}, which would identify a person",
+                     f"remove {name!r} from {key}.{table}, and the column from the export (use a pseudonymous id)")
+            for key, table, name, how in listed if identifying(name)]
+
+
+def _check_relations(tables, files, offsets, meta, problems, unusable=None) -> None:
+    """Cross-column and cross-table rules: foreign keys, date order, extract dates.
+
+    ``unusable`` (table or ``table.column`` -> why) names what could not be read: rows
+    pointing at it are not each reported as "not found" but counted in one line.
+    """
+    unusable = dict(unusable or {})
     def report(table, col, mask, what, fix, values=None):
         df = tables[table]
         off = offsets.get(table, 2)
@@ -536,9 +892,18 @@ def _check_relations(tables, files, offsets, meta, problems) -> None:
         problems.append(_many(files[table].name, col, mask, vals, off, what, fix))
 
     for (t, c), (pt, pc) in FOREIGN_KEYS.items():
-        if t not in files or pt not in tables:
+        if t not in files or pt not in tables or t in unusable:
             continue
         child = tables[t][c]
+        why = unusable.get(pt) or unusable.get(f"{pt}.{pc}") or (
+            None if pt in files else f"no {pt} table was supplied")
+        if why:
+            n = int(child.notna().sum())
+            if n:
+                problems.append(_problem(files[t].name, c, "", "", f"{n} row(s) not checked against {pt}.{pc}, "
+                                         f"because {why}", f"fix {pt} first (see the problem above); these "
+                                         "rows are checked again then"))
+            continue
         bad = child.notna() & ~child.isin(tables[pt][pc].dropna())
         report(t, c, bad, f"not found in {pt}.{pc}", f"every {c} must match a row of {pt}")
     if "onward_referrals" in files:
@@ -641,7 +1006,33 @@ def data_dictionary_markdown() -> str:
         "- `episodes.sessions_attended` not above `sessions_offered`",
         "- no date after the extract date (`police` dates: the police extract date)",
         "- `onward_referrals`: exactly one of `referral_id` and `partner_id`",
-        f"- columns that would identify a person are refused: {', '.join(sorted(IDENTIFYING))}",
+        "",
+        "## How files are read",
+        "",
+        "- File names are matched whatever their case (`Referrals.CSV` is `referrals`); a file that looks",
+        "  meant as a table but is not read (`referral.csv`, `police.xls`) is reported, naming it.",
+        "- CSV: UTF-8 (with or without a byte-order mark) or UTF-16 with a byte-order mark; cells separated",
+        "  by commas, semicolons, tabs or bars (the one that splits the header row into most cells).",
+        "- CSV and XLSX: the header is the first row naming a contract column (title rows above it are",
+        "  skipped); empty rows are skipped. Row numbers in problems are the file's own (header row = 1",
+        "  when it is the first). Parquet: row 1 is the first record.",
+        f"- Whole numbers above {LARGEST_NUMBER:,} are refused as too large for any column.",
+        "- `dataset.yaml`: keys and values, UTF-8; `area` and `extract_date` must be filled in; dates",
+        f"  YYYY-MM-DD with a year from {SANE_YEARS[0]} to {SANE_YEARS[1]}.",
+        "",
+        "## Columns that identify a person",
+        "",
+        "A dataset carries pseudonymous ids only. A column whose name says it holds one of the following",
+        "is refused, whatever the case, spacing or punctuation of its name (`D.O.B.`, `Date of Birth`,",
+        "`nhs_no`), even when the area params list it under `extra_columns` or map it onto a contract",
+        "column; delete it from the export.",
+        "",
+        "| holds | names recognised |",
+        "|---|---|",
+        *[f"| {kind} | {', '.join(names)} |" for kind, names in IDENTIFYING_KINDS.items()],
+        "",
+        "A name containing any of these is refused too (`Client Postcode`, `Mother's Date of Birth`): "
+        + ", ".join(f"`{part}`" for part in IDENTIFYING_PARTS) + " (compared without case, spaces or punctuation).",
         "",
     ]
     return "\n".join(lines)

@@ -110,12 +110,11 @@ def test_validate_lists_all_problems_in_one_table(tmp_path):
     assert "Traceback" not in out + err
     assert "3 problems" in out
     lines = out.splitlines()
-    header = [i for i, line in enumerate(lines) if re.match(r"^\s*file\s+column\s+row\s+value\s+problem", line)]
-    assert len(header) == 1  # one table
-    table = "\n".join(lines[header[0]:])
-    assert re.search(r"referrals\.csv\s+source\s+required column is missing", table)
-    assert re.search(r"referrals\.csv\s+referral_date\s+3\s+2021-13-45\s+not a date", table)
-    assert re.search(r"referrals\.csv\s+district\s+4\s+Atlantis\s+not a known category", table)
+    # one line per problem, naming file, column, row and value, each followed by its fix
+    assert "referrals.csv, column source: required column is missing" in lines[1]
+    assert "referrals.csv, column referral_date, row 3, value '2021-13-45': not a date" in out
+    assert "referrals.csv, column district, row 4, value 'Atlantis': not a known category" in out
+    assert [line.strip().startswith("fix: ") for line in lines[2:7:2]] == [True] * 3
 
 
 def test_validate_writes_the_problems_to_csv(tmp_path, capsys):
@@ -134,7 +133,7 @@ def test_validate_a_good_dataset_counts_rows(tmp_path, capsys):
 
 def test_validate_a_missing_folder_exits_2(tmp_path, capsys):
     assert cli.main(["validate", "--data", str(tmp_path / "nowhere")]) == 2
-    assert "no such folder" in capsys.readouterr().out
+    assert "no such folder" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- run: refused

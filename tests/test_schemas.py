@@ -116,3 +116,62 @@ def test_data_dictionary_doc_is_current():
     from evallib.schemas import data_dictionary_markdown
     doc = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
     assert doc.read_text() == data_dictionary_markdown(), "regenerate: python -m evallib.schemas > docs/data-dictionary.md"
+
+
+# --------------------------------------------------------------------------- export mess
+def test_semicolons_title_rows_and_file_name_case_are_read(tmp_path):
+    """A semicolon-separated export, a title row above the header, a blank row and an
+    upper-case file name load as the clean file does, with rows numbered as in the file."""
+    folder = write_tables(tmp_path / "d", MINIMAL)
+    clean = load_dataset(folder)
+    text = (folder / "referrals.csv").read_text().replace(",", ";")
+    (folder / "referrals.csv").unlink()
+    (folder / "Referrals.CSV").write_text("Referrals extract, June 2024\n\n" + text + "\n\n", encoding="utf-8")
+    messy = load_dataset(folder)
+    pd.testing.assert_frame_equal(messy.referrals, clean.referrals)
+    (folder / "Referrals.CSV").write_text("Referrals extract\n" + text.replace("2021-05-01", "2021-13-01"))
+    p = validate_dataset(folder)
+    assert (p.loc[0, "file"], p.loc[0, "column"], p.loc[0, "row"], p.loc[0, "value"]) == (
+        "Referrals.CSV", "referral_date", 3, "2021-13-01")
+
+
+def test_identifiers_as_people_write_them_are_refused_even_as_extra(tmp_path, monkeypatch):
+    import shutil
+
+    from evallib.params import params_dir
+    from evallib.schemas import identifying
+    pdir = tmp_path / "params"
+    shutil.copytree(params_dir(), pdir)
+    area = pdir / "areas" / "leicestershire.yaml"
+    area.write_text(area.read_text() + "extra_columns:\n  referrals: [Date of Birth, keyworker]\n")
+    monkeypatch.setenv("EVALLIB_PARAMS", str(pdir))
+    rows = [{**MINIMAL["referrals"][0], "Date of Birth": "1990-01-01", "NHS Number": "485 777 3456",
+             "D.O.B.": "1/1/90", "keyworker": "team a"}]
+    p = validate_dataset(write_tables(tmp_path / "d", {**MINIMAL, "referrals": rows}))
+    refused = p[p["problem"].str.contains("identify")]
+    assert set(refused["column"]) == {"Date of Birth", "NHS Number", "D.O.B.", "extra_columns.referrals"}
+    assert not refused["fix"].str.contains("list it under").any()
+    assert "keyworker" not in set(p["column"])      # a listed extra column that identifies no one is read
+    for name in ["nhs_no", "Full Name", "Surname", "Postcode", "Address Line 1", "Mobile", "Email",
+                 "NI Number", "PNC ID", "Client Post Code"]:
+        assert identifying(name), name
+    assert not any(identifying(c) for t in TABLES.values() for c in t.names)
+
+
+def test_an_unreadable_table_gives_one_knock_on_line(tmp_path):
+    eps = [{**MINIMAL["episodes"][0], "episode_id": f"E{i}"} for i in range(300)]
+    folder = write_tables(tmp_path / "d", {**MINIMAL, "episodes": eps})
+    (folder / "referrals.csv").write_bytes("referral_id,person_id\nR1,Zoë\n".encode("cp1252"))
+    p = validate_dataset(folder)
+    assert len(p) == 2, p
+    assert p.loc[0, "problem"].startswith("the file is not UTF-8") and p.loc[0, "row"] == 2
+    assert p.loc[1, "problem"] == ("300 row(s) not checked against referrals.referral_id, because "
+                                   "referrals.csv could not be read")
+
+
+def test_numbers_too_large_are_named(make_dataset):
+    rows = [{**MINIMAL["referrals"][0], "children": "99999999999999999999999", "age": "4000000000"}]
+    p = validate_dataset(make_dataset({**MINIMAL, "referrals": rows}, load=False))
+    assert set(zip(p["column"], p["value"], strict=True)) == {("children", "99999999999999999999999"),
+                                                               ("age", "4000000000")}
+    assert p["problem"].str.startswith("the number is too large").all()
