@@ -69,6 +69,16 @@ class Cohort:
     def group(self, name: str) -> pd.DataFrame:
         return self.people[self.people["group"] == name]
 
+    def with_settings(self, settings: OutcomeSettings) -> Cohort:
+        """The same people under other outcome settings, without building the cohort again.
+
+        Who is in which group does not depend on the settings; only the index date of
+        starters does (``index_date: exit`` or ``start``). For sensitivity analyses.
+        """
+        people = self.people.copy()
+        people["index_date"] = _index_dates(people, settings)
+        return Cohort(period=self.period, settings=settings, people=people, flow=self.flow)
+
     @property
     def compared(self) -> pd.DataFrame:
         """Completers and non-completers: the two groups of the main comparison."""
@@ -171,17 +181,23 @@ def build_cohort(ds: Dataset, period: Period | str, settings: OutcomeSettings | 
     period = parse_period(period)
     settings = settings or ds.area.outcomes
     st = starters(ds, period)
-    st["index_date"] = st["end_date"] if settings.index_date == "exit" else st["start_date"]
     rns = referred_not_started(ds, period)
-    rns["index_date"] = rns["referral_date"]
     cols = ["person_id", "referral_id", "episode_id", "programme", "referral_date", "start_date",
             "end_date", "status", "group", "index_date", *COVARIATE_COLUMNS]
     people = pd.concat([st.reindex(columns=cols), rns.reindex(columns=cols)], ignore_index=True)
     people["self_referred"] = people["source"].eq("self").astype("boolean")
-    for c in ("index_date", "start_date", "end_date", "referral_date"):
+    for c in ("start_date", "end_date", "referral_date"):
         people[c] = pd.to_datetime(people[c]).astype("datetime64[ns]")
+    people["index_date"] = _index_dates(people, settings)
     return Cohort(period=period, settings=settings, people=people,
                   flow=record_flow(ds, period, settings, st))
+
+
+def _index_dates(people: pd.DataFrame, settings: OutcomeSettings) -> pd.Series:
+    """Starters: end (``exit``) or start of the index episode; referred-not-started: referral."""
+    starter_date = people["end_date"] if settings.index_date == "exit" else people["start_date"]
+    rns = (people["group"] == REFERRED_NOT_STARTED).to_numpy(bool)
+    return starter_date.where(~rns, people["referral_date"]).astype("datetime64[ns]")
 
 
 def record_flow(ds: Dataset, period: Period | str, settings: OutcomeSettings | None = None,

@@ -101,3 +101,16 @@ def test_a_cohort_built_twice_is_the_same(datasets):
     again = build_cohort(ds, "2021-22")          # from the facts cached on the dataset
     pd.testing.assert_frame_equal(first.people, again.people)
     pd.testing.assert_frame_equal(first.flow, again.flow)
+
+
+@pytest.mark.parametrize("which", ["demo", "national"])
+def test_a_cohort_under_other_settings_equals_one_built_for_them(datasets, which):
+    ds = load_dataset(datasets[which])
+    base = build_cohort(ds, "2021-22")
+    for changes in ({"index_date": "start"}, {"countable_when": "window_over"}, {"index_date": "exit"}):
+        s = ds.area.outcomes.model_copy(update=changes)
+        built = build_cohort(ds, "2021-22", s)
+        reused = base.with_settings(s)
+        assert reused.settings == s
+        pd.testing.assert_frame_equal(reused.people, built.people)
+        pd.testing.assert_frame_equal(reused.flow, built.flow)

@@ -71,11 +71,18 @@ def disclosure_rule(ds: Dataset, suppress_below: int | None = None) -> Disclosur
 
 
 def evaluate(ds: Dataset, period: Period | str, settings: OutcomeSettings | None = None,
-             suppress_below: int | None = None) -> Evaluation:
-    """Build cohorts, attach outcomes and compare completers with non-completers."""
+             suppress_below: int | None = None, cohort: Cohort | None = None) -> Evaluation:
+    """Build cohorts, attach outcomes and compare completers with non-completers.
+
+    ``cohort``: the period's cohort already built (e.g. by the main analysis), reused
+    under ``settings`` instead of being built again.
+    """
     period = parse_period(period)
     settings = settings or ds.area.outcomes
-    cohort = build_cohort(ds, period, settings)
+    if cohort is not None and cohort.period == period:
+        cohort = cohort.with_settings(settings)
+    else:
+        cohort = build_cohort(ds, period, settings)
     frame = evaluation_frame(ds, cohort)
     flow = countable_flow(cohort, frame)
     ev = Evaluation(ds, period, settings, cohort, frame, flow, disclosure_rule(ds, suppress_below))

@@ -54,10 +54,10 @@ def sensitivity_table(ev: Evaluation) -> pd.DataFrame:
         _row("DA-related offences only", ev, "da"),
         _row(f"Index date at {other_index} of the programme",
              evaluate(ds, ev.period, s.model_copy(update={"index_date": other_index}),
-                      suppress_below=ev.rule.threshold), "any", main=ev),
+                      suppress_below=ev.rule.threshold, cohort=ev.cohort), "any", main=ev),
         _row("Including people still in their waiting period (outcomes so far)",
              evaluate(ds, ev.period, s.model_copy(update={"countable_when": "window_over"}),
-                      suppress_below=ev.rule.threshold), "any", main=ev),
+                      suppress_below=ev.rule.threshold, cohort=ev.cohort), "any", main=ev),
     ]
     out = pd.DataFrame(rows)
     known = out["p"].notna()
