@@ -327,7 +327,8 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
     """
     import yaml
 
-    from evallib.schemas import DataValidationError, load_dataset
+    from evallib.schemas import DataValidationError
+    from evallib.snapshot import load_validated
 
     bad: set[tuple] = set()
     skipped: list[str] = []
@@ -349,7 +350,7 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
             skipped.append(f"{area} (no dataset of its own)")
             continue
         try:
-            load_dataset(folder, area)
+            load_validated(folder, area)     # the notebooks then read the validated snapshot
         except DataValidationError as exc:
             bad.add((folder, area))
             _print_problems(exc, file=sys.stderr, command=(
