@@ -44,6 +44,7 @@ examples:
   evallib validate --data D:/extracts/2024-06   check a dataset, list every problem
   evallib synth --area leicestershire --out demo   write a synthetic demo dataset
   evallib areas                                 the areas the suite knows
+  evallib new-area NAME --from DIR              draft an area file from a provider's export
   evallib notebooks                             the report notebooks and their settings"""
 
 RUN_EXAMPLES = """\
@@ -102,6 +103,17 @@ examples:
   evallib areas
       list the area files in params/areas/ (add one to run the suite for a new area;
       see docs/adapting.md)"""
+
+NEW_AREA_EXAMPLES = """\
+examples:
+  evallib new-area west_mercia --from extracts/west-mercia-2024-06
+      read the export as it came (its files, headers and labels) and draft
+      params/areas/west_mercia.yaml, every match it can tell made and a # TODO for
+      each it cannot; then fill in the TODOs and run evallib validate
+  evallib new-area west_mercia --from extracts/west-mercia-2024-06 --out draft.yaml
+      write the draft somewhere else (e.g. to compare with an existing area file)
+
+See docs/adapting.md for the keys of an area file."""
 
 NOTEBOOKS_EXAMPLES = """\
 examples:
@@ -463,6 +475,33 @@ def cmd_areas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new_area(args: argparse.Namespace) -> int:
+    """Draft an area file from an export, and say what to do next."""
+    from evallib.new_area import write_draft
+
+    folder = Path(args.source)
+    path, draft = write_draft(args.name, folder, args.out, force=args.force)
+    print(f"Drafted {path}: {draft.mapped_columns} column(s) and {draft.mapped_labels} label(s) matched, "
+          f"dates read as {draft.date_format}.")
+    if draft.todos:
+        print(f"\n{len(draft.todos)} thing(s) to fill in (each is a # TODO in the file):")
+        for item in draft.todos[:40]:
+            print(f"  - {item}")
+        if len(draft.todos) > 40:
+            print(f"  ... and {len(draft.todos) - 40} more")
+    steps = ["fill in each # TODO in the file, and check the lines marked 'close match'"]
+    if draft.renames:
+        steps.append("rename the files: " + ", ".join(f"{a} -> {b}" for a, b in draft.renames.items()))
+    if not (folder / "dataset.yaml").exists():
+        steps.append(f"add {folder / 'dataset.yaml'} with area: {args.name} and extract_date: YYYY-MM-DD")
+    steps += [f"check the export against it: evallib validate --data \"{folder}\" --area {args.name}",
+              f"make the reports: evallib run --data \"{folder}\" --area {args.name} --period 2023-24"]
+    print("\nNext:")
+    for i, step in enumerate(steps, 1):
+        print(f"  {i}. {step}")
+    return 0
+
+
 def cmd_notebooks(args: argparse.Namespace) -> int:
     """List notebooks, or show one notebook's settings."""
     from evallib.runner import (
@@ -563,6 +602,18 @@ def build_parser() -> argparse.ArgumentParser:
                            description="List the area files in params/areas/.",
                            epilog=AREAS_EXAMPLES, formatter_class=_Formatter)
     areas.set_defaults(func=cmd_areas)
+
+    new = sub.add_parser("new-area", help="draft an area file from a provider's export",
+                         description="Draft params/areas/NAME.yaml from an export as it came: its "
+                         "headers and labels matched onto the data contract where the match can be "
+                         "told, a # TODO for each that cannot, and the date format detected.",
+                         epilog=NEW_AREA_EXAMPLES, formatter_class=_Formatter)
+    new.add_argument("name", metavar="NAME", help="the new area's name (lower case, e.g. west_mercia)")
+    new.add_argument("--from", dest="source", required=True, metavar="DIR",
+                     help="the folder holding the export's files")
+    new.add_argument("--out", metavar="FILE.yaml", help="where to write the draft (default params/areas/NAME.yaml)")
+    new.add_argument("--force", action="store_true", help="replace the file if it exists")
+    new.set_defaults(func=cmd_new_area)
 
     nbs = sub.add_parser("notebooks", help="list the report notebooks, or one notebook's settings",
                          description="List the report notebooks, or show the settings one takes.",
