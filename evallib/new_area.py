@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from evallib.params import ISO_DATE, ParamsError, normalise_label, params_dir
-from evallib.schemas import IDENTIFYING, TABLES, Table, _read_raw
+from evallib.schemas import TABLES, Table, _read_raw, identifying
 
 __all__ = ["Draft", "draft_area", "write_draft", "detect_date_format", "DATE_FORMATS"]
 
@@ -145,7 +145,12 @@ def draft_area(name: str, folder: str | Path) -> Draft:
     raws: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
     for path in files:
-        raw = _read_raw(path)[0]
+        raw, _, read_problems = _read_raw(path)
+        if raw is None:
+            why = "; ".join(str(p["problem"]) for p in read_problems) or "cannot be read"
+            todo(f"{path.name}: {why}")
+            notes.append(f"# TODO: {path.name}: {why}")
+            continue
         raw.columns = [str(c).strip() for c in raw.columns]
         table, how = _table_of(path, list(raw.columns))
         if table is None or table in raws:
@@ -198,8 +203,8 @@ def _map_columns(table: Table, raw: pd.DataFrame, draft: Draft) -> tuple[list[st
     taken: dict[str, str] = {}
     choices = {c: c for c in table.names}
     for header in raw.columns:
-        if normalise_label(header) in {normalise_label(i) for i in IDENTIFYING}:
-            lines.append(f"# {_q(header)}: identifies a person, never read: remove it from the export")
+        if identifying(header):
+            lines.append(f"# TODO: {_q(header)}: {identifying(header)}, never read: remove it from the export")
             draft.todos.append(f"{table.name}: remove {header!r} from the export (identifying)")
             continue
         target, how = _best(header, choices)
