@@ -317,3 +317,20 @@ def test_a_broken_block_dataset_is_reported_for_that_block_only(tmp_path, monkey
     assert {j.area for j in no_execute} == {"leicestershire"}
     err = capsys.readouterr().err
     assert "Atlantis" in err and "The reports for newshire were not run" in err
+
+
+# --------------------------------------------------------------------------- area wording
+def test_service_report_wording_comes_from_the_area_run(tmp_path):
+    from evallib.reports import service
+
+    other = load_area(area_file(tmp_path, name="otherland")).model_copy(update={"groups": {"NORTH": ["North Town", "South Vale"]}})
+    text = service.definitions_markdown(other) + " ".join(service.title_for(n, other) for n in service.TITLES)
+    assert "Foundations" not in text and "COUNTY" not in text
+    assert "Group rows (NORTH)" in text and "(Intro Course excluded)" in text
+    llr = load_area("leicestershire")
+    assert service.title_for("children", llr) == "Children of people on intervention (Foundations excluded)"
+    assert "Group rows (COUNTY) are totals" in service.definitions_markdown(llr)
+    lone = other.model_copy(update={"groups": {}, "programmes": {k: v for k, v in other.programmes.items()
+                                                                 if v.role != "awareness"}})
+    assert "Group rows" not in service.definitions_markdown(lone)
+    assert service.title_for("children", lone) == "Children of people on intervention"

@@ -19,7 +19,8 @@ from evallib.disclosure import DisclosureRule, SuppressedTable, suppress
 from evallib.params import AreaParams, Period, parse_period
 from evallib.schemas import Dataset
 
-__all__ = ["PublishedTable", "publish_all", "publish", "TITLES", "cover_html", "headline"]
+__all__ = ["PublishedTable", "publish_all", "publish", "TITLES", "title_for", "definitions_markdown",
+           "cover_html", "headline"]
 
 TITLES = {
     "referrals": "Referrals received, eligible and self-motivated (of the eligible)",
@@ -29,7 +30,7 @@ TITLES = {
     "partner_engagement": "Partners and ex-partners engaged in support (all stages)",
     "partner_safety": "Partners and ex-partners feeling safer since intervention "
                       "(engaged, whose (ex-)partner completed)",
-    "children": "Children of people on intervention (Foundations excluded)",
+    "children": "Children of people on intervention",   # + the area's awareness programmes: title_for
     "referrals_by_source": "Referrals received by source",
     "demographics": "People referred: gender, ethnicity and age",
 }
@@ -41,6 +42,31 @@ PAIRS = {
     "partner_engagement": ("engaged", "offered"),
     "partner_safety": ("feels_safer", "answered"),
 }
+
+
+def _names(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def title_for(name: str, area: AreaParams) -> str:
+    """A table's title in the words of the area being run: the awareness programmes it
+    leaves out are its own (Leicestershire's Foundations, or none), never another area's."""
+    title = TITLES[name]
+    awareness = [area.programmes[k].label for k in area.programmes_with_role("awareness")]
+    if name == "children" and awareness:
+        title += f" ({_names(awareness)} excluded)"
+    return title
+
+
+def definitions_markdown(area: AreaParams) -> str:
+    """The report's closing definitions, naming this area's groups (if it has any)."""
+    text = ("## Definitions\n\nReferrals are counted by the date received; completion by the date an episode "
+            "ended (ongoing episodes are not counted as ended); repeat incidents, children and partner measures "
+            "as defined in `docs/service-outcomes.md`.")
+    groups = list(_groups(area))
+    if groups:
+        text += (f" Group rows ({_names(groups)}) are totals of their districts, computed from the records.")
+    return text
 
 
 @dataclass
@@ -70,7 +96,7 @@ def _tidy(s: SuppressedTable, index_name: str = "district") -> pd.DataFrame:
 def publish(name: str, raw: pd.DataFrame, area: AreaParams, rule: DisclosureRule) -> PublishedTable:
     """Protect one raw table from :mod:`evallib.tables` and lay it out for publication."""
     groups = _groups(area)
-    title = TITLES[name]
+    title = title_for(name, area)
     if name == "referrals":
         t = raw.set_index("district")
         s = suppress(t, rule, count_columns=["received", "eligible", "self_motivated"], row_totals=groups,
