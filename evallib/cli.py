@@ -80,9 +80,14 @@ examples:
       also write every problem to a spreadsheet you can sort and send to the provider
   evallib validate --data extracts/llr-2024-06 --area leicestershire
       check against a named area (e.g. before dataset.yaml is right)
+  evallib validate --data extracts/llr-2024-06 --notebook service_outputs
+      check only what the service outputs report needs (by default, what every
+      report in params/suite.yaml for the area needs: police records for the
+      evaluation, partner records for the partner report, ...)
 
-Every problem is listed at once, as a table: file, column, row (as numbered in the
-file, header = row 1), the value, what is wrong, how to fix it.
+Every problem is listed at once: first one line per kind of problem (file, column, the
+first row, as numbered in the file with header = row 1, and value; how many rows; the
+fix), then row by row. --out writes every row to a spreadsheet.
 Exit code 0: no problems; 2: problems found (or the folder cannot be read)."""
 
 SYNTH_EXAMPLES = """\
@@ -339,6 +344,7 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
     """
     import yaml
 
+    from evallib.notebook import needs_problems, notebook_needs
     from evallib.schemas import DataValidationError
     from evallib.snapshot import load_validated
 
@@ -361,8 +367,12 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
                   f"(data: path/to/{area}-extract; see docs/adapting.md).", file=sys.stderr)
             skipped.append(f"{area} (no dataset of its own)")
             continue
+        notebooks = [j.notebook for j in jobs if (j.data_dir, j.area) == (folder, area)]
         try:
-            load_validated(folder, area)     # the notebooks then read the validated snapshot
+            ds = load_validated(folder, area)     # the notebooks then read the validated snapshot
+            missing = needs_problems(ds, [notebook_needs(nb) for nb in dict.fromkeys(notebooks)])
+            if len(missing):
+                raise DataValidationError(missing, folder)
         except DataValidationError as exc:
             bad.add((folder, area))
             _print_problems(exc, file=sys.stderr, command=(
@@ -391,6 +401,7 @@ class _UserError(Exception):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a dataset; print the problem table or a one-line all-clear."""
+    from evallib.notebook import needs_problems, notebook_needs
     from evallib.params import load_area
     from evallib.schemas import PROBLEM_COLUMNS, DataValidationError, load_dataset
 
@@ -401,6 +412,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         area = load_area(_in_file(area, "--area"))  # an area file anywhere: validate reads it as it is
     try:
         ds = load_dataset(folder, area)
+        reports = _reports_to_check(args.notebook, ds.area.name)
+        missing = needs_problems(ds, [notebook_needs(nb) for nb in reports])
+        if len(missing):
+            raise DataValidationError(missing, folder)
     except DataValidationError as exc:
         _print_problems(exc)
         if out:
@@ -415,7 +430,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
         pd.DataFrame(columns=PROBLEM_COLUMNS).to_csv(out, index=False, encoding="utf-8")
     counts = ", ".join(f"{name} {len(ds.tables[name])} rows" for name in ds.tables if name in ds.present)
     print(f"No problems in {folder} (area {ds.area.name}): {counts}.")
+    if reports:
+        print(f"It holds what these reports need: {', '.join(p.stem for p in reports)}.")
     return 0
+
+
+def _reports_to_check(chosen: Sequence[str] | None, area: str) -> list[Path]:
+    """The notebooks whose needs ``validate`` checks: those chosen with --notebook, else
+    the suite's notebooks for the area (all the suite's, for an area not in it)."""
+    from evallib.params import ParamsError, load_suite
+    from evallib.runner import repo_root, resolve_notebook
+
+    if chosen:
+        return [resolve_notebook(n) for n in _split(chosen) or []]
+    try:
+        runs = load_suite().runs
+    except ParamsError:
+        return []
+    names = [n for r in runs if r.area == area for n in r.notebooks] or [n for r in runs for n in r.notebooks]
+    return [resolve_notebook(n, repo_root()) for n in dict.fromkeys(names)]
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -532,6 +565,13 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
         print(f"  {p['name']}{kind} = {p['default']}{who}")
         if p.get("help"):
             print(textwrap.indent(textwrap.fill(p["help"], 80), "      "))
+    from evallib.notebook import notebook_needs
+
+    needs = notebook_needs(path).describe()
+    if needs:
+        print("Data it needs (checked by `evallib validate` and `evallib run` before it runs):")
+        for line in needs:
+            print(textwrap.indent(textwrap.fill(line, 86), "  "))
     print(f"\nChange a setting: evallib run --notebook {path.stem} --set NAME=VALUE")
     return 0
 
@@ -581,6 +621,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--data", required=True, metavar="DIR", help="the dataset folder")
     val.add_argument("--area", metavar="AREA", help="the area (default: from dataset.yaml)")
     val.add_argument("--out", metavar="FILE.csv", help="also write the problems to this CSV file")
+    val.add_argument("--notebook", action="append", metavar="NAME",
+                     help="check the data this report needs (repeat for more; default: the suite's "
+                     "reports for the area)")
     val.set_defaults(func=cmd_validate)
 
     syn = sub.add_parser("synth", help="write a synthetic demo dataset",

@@ -235,7 +235,7 @@ class DataValidationError(ValueError):
         out = groups.agg(count=("row", "size"), first_row=("row", "first"), first_value=("value", "first"),
                          rows=("row", lambda r: ", ".join([x for x in r.head(6) if x][:5])
                                + (", ..." if len(r) > 5 else "")),
-                         values=("value", lambda v: ", ".join(repr(x) for x in v[v != ""].unique()[:3])))
+                         values=("value", lambda v: ", ".join(repr(x[:40]) for x in v[v != ""].unique()[:3])))
         return out.reset_index()[["file", "column", "problem", "count", "first_row", "first_value", "rows",
                                   "values", "fix"]]
 
@@ -245,8 +245,9 @@ class DataValidationError(ValueError):
         summary = self.summary()
         lines = []
         for i, g in enumerate(summary.head(kinds).itertuples(index=False), 1):
+            value = g.first_value if len(g.first_value) <= 60 else g.first_value[:57] + "..."
             where = g.file + (f", column {g.column}" if g.column else "") + (
-                f", row {g.first_row}" if g.first_row else "") + (f", value {g.first_value!r}" if g.first_value else "")
+                f", row {g.first_row}" if g.first_row else "") + (f", value {value!r}" if value else "")
             more = f" ({g.count} rows: {g.rows}; values {g.values})" if g.count > 1 and g.values else (
                 f" ({g.count} rows: {g.rows})" if g.count > 1 else "")
             lines += [f"{i:>2}. {where}: {g.problem}{more}", f"    fix: {g.fix}"]

@@ -126,9 +126,10 @@ def test_validate_writes_the_problems_to_csv(tmp_path, capsys):
 
 def test_validate_a_good_dataset_counts_rows(tmp_path, capsys):
     data = write_dataset(tmp_path / "good")
-    assert cli.main(["validate", "--data", str(data)]) == 0
+    assert cli.main(["validate", "--data", str(data), "--notebook", "service_outputs"]) == 0
     out = capsys.readouterr().out.strip()
-    assert out == f"No problems in {data} (area leicestershire): referrals 3 rows, episodes 2 rows."
+    assert out == (f"No problems in {data} (area leicestershire): referrals 3 rows, episodes 2 rows.\n"
+                   "It holds what these reports need: service_outputs.")
 
 
 def test_validate_a_missing_folder_exits_2(tmp_path, capsys):
@@ -275,5 +276,5 @@ def test_suite_default_pdf_is_skipped_without_chromium(tmp_path, monkeypatch):
     from tests.conftest import MINIMAL, write_tables
     data = write_tables(tmp_path / "d", MINIMAL)
     code = cli.main(["run", "--data", str(data), "--out", str(tmp_path / "o"), "--period", "2021-22",
-                     "--notebook", "completers_vs_noncompleters", "--no-progress"])
+                     "--notebook", "service_outputs", "--no-progress"])
     assert code == 0 and seen["formats"] == ("html",)

@@ -29,3 +29,21 @@ def test_every_suite_notebook_exists():
     names = {p.stem for p in NOTEBOOKS}
     for run in load_suite().runs:
         assert set(run.notebooks) <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_declares_the_data_it_needs_and_checks_it(path):
+    from evallib.notebook import notebook_needs
+
+    needs = notebook_needs(path)          # names only contract tables and columns, or raises
+    assert needs.tables, "declare the tables the report needs in metadata evallib.needs"
+    nb = nbformat.read(path, as_version=4)
+    assert any(f'notebook="{path.stem}"' in c.source for c in nb.cells if c.cell_type == "code"), \
+        "the notebook should load its data with load_for_notebook(..., notebook=NAME) so it checks its needs"
+
+
+def test_the_evaluation_needs_dated_police_outcomes():
+    from evallib.notebook import notebook_needs
+
+    needs = notebook_needs("completers_vs_noncompleters")
+    assert "police" in needs.tables and "police.outcome_date" in needs.columns
