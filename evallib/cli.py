@@ -302,9 +302,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     demo = (repo_root() / suite.data).resolve()
     by_data: dict[Path, list[str]] = {}
     for job in jobs:
-        by_data.setdefault(job.data_dir, [])
-        if job.area not in by_data[job.data_dir]:
-            by_data[job.data_dir].append(job.area)
+        for area, folder in (job.members.items() if job.members else [(job.area, job.data_dir)]):
+            by_data.setdefault(folder, [])
+            if area not in by_data[folder]:
+                by_data[folder].append(area)
     for folder, areas in by_data.items():
         if folder == demo and folder.name == "demo-data" and not folder.exists():
             print(f"Writing the synthetic demo dataset for {areas[0]} to {folder} (first run) ...")
@@ -350,7 +351,8 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
 
     bad: set[tuple] = set()
     skipped: list[str] = []
-    for folder, area in dict.fromkeys((j.data_dir, j.area) for j in jobs):
+    pairs = [(f, a) for j in jobs for a, f in (j.members.items() if j.members else [(j.area, j.data_dir)])]
+    for folder, area in dict.fromkeys(pairs):
         try:
             meta = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8")) or {}
             data_area = str(meta.get("area", area)) if isinstance(meta, dict) else area
@@ -380,7 +382,9 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
                 f"run again.\nTo get the list as a spreadsheet: evallib validate --data \"{folder}\" "
                 f"--area {area} --out problems.csv\n"))
             skipped.append(f"{area} (problems in {folder})")
-    return [j for j in jobs if (j.data_dir, j.area) not in bad], skipped
+    def usable(j) -> bool:   # a pooled job needs every area's dataset
+        return all((f, a) not in bad for a, f in (j.members.items() if j.members else [(j.area, j.data_dir)]))
+    return [j for j in jobs if usable(j)], skipped
 
 
 def _write_demo(folder: Path, area: str, seed: int | None) -> None:

@@ -448,6 +448,10 @@ class SuiteRun(_Strict):
     notebooks: list[str] = Field(min_length=1)
     data: str | None = Field(None, description="this block's dataset folder, relative to the repository "
                              "(default: the suite's data)")
+    areas: list[str] | None = Field(None, min_length=1, description="a pooled block: the areas pooled "
+                                    "(then `area` names the pooled report, e.g. east_midlands; "
+                                    "docs/pooling.md)")
+    title: str | None = Field(None, description="a pooled block: the report's title, e.g. East Midlands")
 
     @field_validator("periods")
     @classmethod

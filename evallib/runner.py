@@ -64,6 +64,7 @@ from evallib.params import (
     PeriodError,
     SuiteParams,
     SuiteRun,
+    available_areas,
     load_area,
     load_suite,
     parse_period,
@@ -306,6 +307,8 @@ class Job:
     data_dir: Path
     out_dir: Path
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: A pooled job (a suite block with ``areas:``): each area pooled and its dataset folder.
+    members: dict[str, Path] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -409,7 +412,7 @@ def plan(
                     )
                 runs.append((None, a))
 
-    for area in _unique(a for _, a in runs):
+    for area in _unique(m for r, a in runs for m in (r.areas if r is not None and r.areas else [a])):
         load_area(area)  # a misspelt area in the suite file fails before anything runs
     all_suite_notebooks = _unique(n for r in suite.runs for n in r.notebooks)
     jobs: list[Job] = []
@@ -426,6 +429,10 @@ def plan(
         else:
             data_dir = _resolve_path((run.data if run is not None and run.data else suite.data), root)
         out_root = _resolve_path(out, cwd) if out is not None else _resolve_path(suite.out, root)
+        members = _pool_members(suite, run, root, _resolve_path(data, cwd) if data is not None else None)
+        pool_values = {"areas": ",".join(members), "title": run.title or ""} if members else {}
+        if members:
+            data_dir = next(iter(members.values()))
         for period in run_periods:
             out_dir = out_root / area / period.slug
             for nb in run_notebooks:
@@ -433,15 +440,40 @@ def plan(
                 if key in seen:
                     continue
                 seen.add(key)
+                data_text = "; ".join(f"{m}={f}" for m, f in members.items()) if members else str(data_dir)
                 suite_values = {
-                    "area": area, "period": period.label, "data_dir": str(data_dir),
-                    "output_dir": str(out_dir), "suppress_below": int(suppress_below),
+                    "area": area, "period": period.label, "data_dir": data_text,
+                    "output_dir": str(out_dir), "suppress_below": int(suppress_below), **pool_values,
                 }
                 jobs.append(Job(area=area, period=period.label, notebook=nb, data_dir=data_dir,
-                                out_dir=out_dir, parameters=_job_parameters(nb, suite_values, extra)))
+                                out_dir=out_dir, parameters=_job_parameters(nb, suite_values, extra),
+                                members=members))
     if not jobs:
         raise ParamsError("nothing to run: the suite file and the options chosen select no notebooks")
     return jobs
+
+
+def _pool_members(suite: SuiteParams, run: SuiteRun | None, root: Path, data: Path | None) -> dict[str, Path]:
+    """A pooled block's areas and each one's dataset folder (empty for an ordinary block).
+
+    An area's folder is, in order: ``<folder>/<area>`` where the pooled block (or
+    ``--data``) gives a folder holding one folder per area, else that folder itself; else
+    the ``data:`` of the suite's first block for that area; else the suite's ``data``.
+    """
+    if run is None or not run.areas:
+        return {}
+    if run.area in available_areas():
+        raise ParamsError(f"suite block with areas {run.areas}: its area {run.area!r} names the pooled report and "
+                          "must not be an area file's name; call it e.g. east_midlands (see docs/pooling.md)")
+    given = data if data is not None else (_resolve_path(run.data, root) if run.data else None)
+    own = {r.area: _resolve_path(r.data, root) for r in reversed(suite.runs) if r.data and not r.areas}
+    members = {}
+    for a in _unique(run.areas):
+        if given is not None:
+            members[a] = given / a if (given / a).is_dir() else given
+        else:
+            members[a] = own.get(a, _resolve_path(suite.data, root))
+    return members
 
 
 # --------------------------------------------------------------------------- results

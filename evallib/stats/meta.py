@@ -575,7 +575,7 @@ def describe_pooled(result, count1: int, nobs1: int, count0: int, nobs0: int, *,
         lead = (f"Allowing for real differences between {n_words} (random effects, "
                 f"DerSimonian-Laird with the Hartung-Knapp interval), the pooled")
     else:
-        lead = f"Compared within each of {n_words}, adjusted for recorded characteristics and pooled, the"
+        lead = f"Adjusted for recorded characteristics and for the area (propensity weighting over {n_words}), the"
     if covariate_adjusted:
         first = ("This estimate adjusts only for the characteristics recorded in the data; "
                  "differences that were not recorded (such as motivation) could still explain part "

@@ -57,12 +57,12 @@ class Adjusted:
         return None if self.logistic is None else bool(self.logistic["p_value"] <= 0.05)
 
 
-def _analysis_frame(ev: Evaluation, variant: str) -> tuple[pd.DataFrame, list[str], int]:
+def _analysis_frame(ev: Evaluation, variant: str, extra: tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[str], int]:
     a = ev.analysed(variant).copy()
     a["completed"] = (a["group"] == COMPLETED).astype(int)
     a["outcome"] = a[f"reoffended_{variant}"].astype(bool).astype(int)
     covs = []
-    for c in ADJUSTMENT_COVARIATES:
+    for c in [*ADJUSTMENT_COVARIATES, *extra]:
         col = a[c]
         if col.notna().mean() < 0.8 or col.dropna().nunique() < 2:
             continue
@@ -81,9 +81,13 @@ def _analysis_frame(ev: Evaluation, variant: str) -> tuple[pd.DataFrame, list[st
     return complete, covs, len(a) - len(complete)
 
 
-def adjusted_estimates(ev: Evaluation, variant: str = "any") -> Adjusted:
-    """Fit both adjusted models for one outcome; failures become plain-English messages."""
-    data, covs, n_missing = _analysis_frame(ev, variant)
+def adjusted_estimates(ev: Evaluation, variant: str = "any", extra_covariates: tuple[str, ...] = ()) -> Adjusted:
+    """Fit both adjusted models for one outcome; failures become plain-English messages.
+
+    ``extra_covariates`` are further columns of the analysed frame to adjust for (the
+    pooled report adds ``area``, so that areas are compared like with like).
+    """
+    data, covs, n_missing = _analysis_frame(ev, variant, tuple(extra_covariates))
     out = Adjusted(variant, covs, len(data), n_missing)
     n1 = int(data["completed"].sum())
     n0 = len(data) - n1
@@ -118,7 +122,7 @@ def _ordinal(data: pd.DataFrame, covs: list[str]) -> tuple[pd.DataFrame, list[st
         if c == "risk_level":
             d[c] = d[c].map({"standard": 0.0, "medium": 1.0, "high": 2.0})
             kept.append(c)
-        elif pd.api.types.is_float_dtype(d[c]):
+        elif pd.api.types.is_float_dtype(d[c]) or c == "area":   # areas are large: kept as they are
             kept.append(c)
     return d, kept
 

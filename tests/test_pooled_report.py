@@ -1,0 +1,158 @@
+"""The pooled evaluation (evallib.reports.pooled): pooling within areas, disclosure over the whole report.
+
+Until the Nottinghamshire and Derbyshire demo generators exist, the other areas are copies
+of the LLR area file under other names, with uncalibrated demo data of their own
+(``generate_demo(n_people=...)``), as docs/demo-data.md describes for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evallib import stats
+from evallib.params import ParamsError, load_suite, parse_period
+from evallib.reports import evaluation, pooled
+from evallib.synthetic.demo import write_demo
+from evallib.synthetic.model import TrueEffects
+from tests.test_disclosure_gate import possible_values
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A params folder with two more LLR-like areas, and a dataset for each of three areas."""
+    root = tmp_path_factory.mktemp("pooled")
+    params = root / "params"
+    shutil.copytree(REPO / "params", params)
+    llr = yaml.safe_load((params / "areas" / "leicestershire.yaml").read_text())
+    for name in ("north", "south"):
+        (params / "areas" / f"{name}.yaml").write_text(
+            yaml.safe_dump({**llr, "name": name, "display_name": f"{name.title()} Test"}))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EVALLIB_PARAMS", str(params))
+    data = root / "data"
+    write_demo(data / "leicestershire")
+    write_demo(data / "north", area="north", seed=3, n_people=500,
+               effects=TrueEffects(completion_intercept=1.2))
+    write_demo(data / "south", area="south", seed=4, n_people=400)
+    yield {"params": params, "data": data}
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def report(world):
+    pool = pooled.load_pool(world["data"], "leicestershire,north,south", "2021-22", name="test_pool",
+                            title="Test pool")
+    return pooled.build_report(pool)
+
+
+def test_pooled_report_publishes_the_comparison_the_single_area_report_withholds(world, report):
+    llr = report.pool.strata[0].ev
+    assert llr.dataset.area.name == "leicestershire"
+    assert evaluation.wording(llr) is None          # 2021-22 LLR alone: withheld (4 non-completers)
+    mh = report.pub.stat("pooled.mh")
+    assert mh is not None and report.pub.count("all.n0") > 30
+    words = pooled.wordings(report)
+    assert words and "Mantel-Haenszel" in words[0].difference_sentence
+    assert words[0].verdict != "not_assessable"
+
+
+def test_pooled_estimates_are_the_meta_analysis_of_each_areas_counts(report):
+    c = report.counts
+    mh = stats.mantel_haenszel_difference(c["c1"], c["n1"], c["c0"], c["n0"])
+    re = stats.pooled_difference(c["c1"], c["n1"], c["c0"], c["n0"])
+    assert report.mh.difference == pytest.approx(mh.difference)
+    assert report.re.difference_ci == pytest.approx(re.difference_ci)
+    # never a crude comparison of everybody together
+    crude = c["c1"].sum() / c["n1"].sum() - c["c0"].sum() / c["n0"].sum()
+    assert report.mh.difference != pytest.approx(crude, abs=1e-12)
+
+
+def test_no_hidden_count_can_be_worked_out_from_the_whole_report(report):
+    rec = report.pub.record()
+    assert rec["min_possible_values"] == report.rule.threshold
+    widths = possible_values(rec)
+    assert widths, "something is hidden in this pool (LLR has 4 non-completers)"
+    assert all(w >= report.rule.threshold for w in widths.values()), widths
+    for key, v in rec["counts"].items():
+        assert v is None or v == 0 or v >= report.rule.threshold, (key, v)
+
+
+def test_an_area_too_small_to_show_is_in_the_pool_without_its_own_row(report):
+    hidden = [s for s in report.counts["stratum"] if s not in report.shown_strata()]
+    assert "s1" in hidden                            # LLR 2021-22: 4 non-completers
+    table = pooled.forest_table(report)
+    llr = table[table["Area"] == "Leicester, Leicestershire & Rutland"].iloc[0]
+    assert llr["_kind"] == "hidden" and math.isnan(llr["_d"])
+    assert llr["Completers"] == report.rule.symbol
+    assert "included in the pooled rows" in llr["95% interval"]
+    pooled_rows = table[table["_kind"] == "pooled"]
+    n0_total = report.pub.count("all.n0")
+    assert all(f"of {n0_total} " in r for r in pooled_rows["Non-completers"])
+    alt = pooled.forest_alt(table)
+    assert "not shown (small numbers)" in alt
+    # no statistic of a hidden area's own leaks through the per-area curves
+    assert not report.pub.has_stat("s1.tte")
+
+
+def test_results_json_holds_only_published_numbers(report):
+    res = pooled.results_json(report)
+    text = json.dumps(res, default=str)
+    assert "person_id" not in text and "referral_id" not in text
+    assert res["totals"]["not_completed"]["n"] == report.pub.count("all.n0")
+    hidden = [s for s in res["strata"] if not s["shown"]]
+    assert hidden and all(set(s) == {"label", "area", "period", "shown"} for s in hidden)
+    assert res["headline"].startswith("One-year proven reoffending, Test pool pooled")
+
+
+def test_flow_of_every_area_side_by_side_with_the_same_protection(report):
+    flow = pooled.flow_table(report)
+    for s in report.pool.strata:
+        assert s.label in flow.columns
+    analysed = flow[flow["Stage"] == "Non-completers analysed"].iloc[0]
+    assert analysed["Leicester, Leicestershire & Rutland"] == report.rule.symbol
+
+
+def test_period_over_several_years_is_stratified_by_year(world):
+    pool = pooled.load_pool(world["data"] / "leicestershire", "leicestershire", "2021-04-01..2022-11-30")
+    assert [s.period.label for s in pool.strata] == ["2021-22", "2022-04-01..2022-11-30"]
+    assert pool.by_year and pool.strata[1].label.endswith("2022-04-01..2022-11-30")
+    assert pooled.split_by_year(parse_period("2021-22")) == [parse_period("2021-22")]
+
+
+def test_data_folders_are_found_per_area_or_refused_naming_the_area(world):
+    d = world["data"]
+    assert pooled.resolve_data_dirs(d, ["north"]) == {"north": d / "north"}
+    assert pooled.resolve_data_dirs(f"north={d / 'south'}", ["north"]) == {"north": d / "south"}
+    with pytest.raises(ParamsError, match="no dataset for derbyshire"):
+        pooled.resolve_data_dirs(d / "north", ["north", "derbyshire"])
+    with pytest.raises(ParamsError, match="gives no dataset for south"):
+        pooled.resolve_data_dirs(f"north={d / 'north'}", ["north", "south"])
+
+
+def test_a_pooled_suite_block_plans_one_job_with_every_areas_dataset(world, tmp_path):
+    from evallib.runner import plan
+
+    suite = load_suite().model_copy(update={"runs": [
+        *load_suite().runs,
+        load_suite().runs[0].model_copy(update={"area": "test_pool", "areas": ["leicestershire", "north"],
+                                                "title": "Test pool", "notebooks": ["pooled_evaluation"],
+                                                "periods": ["2021-22"], "data": str(world["data"])}),
+    ]})
+    jobs = [j for j in plan(suite, out=tmp_path) if j.members]
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert job.out_dir == tmp_path / "test_pool" / "2021-22"
+    assert job.members == {"leicestershire": world["data"] / "leicestershire", "north": world["data"] / "north"}
+    assert job.parameters["areas"] == "leicestershire,north" and job.parameters["title"] == "Test pool"
+    assert pooled.resolve_data_dirs(job.parameters["data_dir"], ["leicestershire", "north"]) == job.members
+    bad = suite.model_copy(update={"runs": [suite.runs[-1].model_copy(update={"area": "north"})]})
+    with pytest.raises(ParamsError, match="must not be an area"):
+        plan(bad, out=tmp_path)
