@@ -351,8 +351,10 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
 
     bad: set[tuple] = set()
     skipped: list[str] = []
-    pairs = [(f, a) for j in jobs for a, f in (j.members.items() if j.members else [(j.area, j.data_dir)])]
-    for folder, area in dict.fromkeys(pairs):
+    def datasets(j) -> list[tuple]:   # (folder, area) a job reads: every area's, for a pooled job
+        return [(f, a) for a, f in j.members.items()] if j.members else [(j.data_dir, j.area)]
+
+    for folder, area in dict.fromkeys(p for j in jobs for p in datasets(j)):
         try:
             meta = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8")) or {}
             data_area = str(meta.get("area", area)) if isinstance(meta, dict) else area
@@ -369,7 +371,7 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
                   f"(data: path/to/{area}-extract; see docs/adapting.md).", file=sys.stderr)
             skipped.append(f"{area} (no dataset of its own)")
             continue
-        notebooks = [j.notebook for j in jobs if (j.data_dir, j.area) == (folder, area)]
+        notebooks = [j.notebook for j in jobs if (folder, area) in datasets(j)]
         try:
             ds = load_validated(folder, area)     # the notebooks then read the validated snapshot
             missing = needs_problems(ds, [notebook_needs(nb) for nb in dict.fromkeys(notebooks)])
@@ -382,9 +384,7 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
                 f"run again.\nTo get the list as a spreadsheet: evallib validate --data \"{folder}\" "
                 f"--area {area} --out problems.csv\n"))
             skipped.append(f"{area} (problems in {folder})")
-    def usable(j) -> bool:   # a pooled job needs every area's dataset
-        return all((f, a) not in bad for a, f in (j.members.items() if j.members else [(j.area, j.data_dir)]))
-    return [j for j in jobs if usable(j)], skipped
+    return [j for j in jobs if not set(datasets(j)) & bad], skipped   # a pooled job needs every area's
 
 
 def _write_demo(folder: Path, area: str, seed: int | None) -> None:

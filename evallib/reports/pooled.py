@@ -191,7 +191,8 @@ def _pool_rule(datasets, suppress_below: int | None) -> DisclosureRule:
 
 
 def load_pool(data_dir: str | Path, areas: str | list[str], period: str | Period, *, name: str = "",
-              title: str = "", suppress_below: int | None = None, **outcome_overrides) -> Pool:
+              title: str = "", suppress_below: int | None = None, notebook: str | None = None,
+              **outcome_overrides) -> Pool:
     """Load every area's dataset and evaluate each stratum with one set of definitions.
 
     Parameters
@@ -207,6 +208,9 @@ def load_pool(data_dir: str | Path, areas: str | list[str], period: str | Period
         The pool's name (folder) and title (``"East Midlands"``).
     suppress_below : int, optional
         Threshold override (``-1``/``None``: the strictest of the areas').
+    notebook : str, optional
+        The calling notebook's name: every area's data are checked against what it needs
+        (:func:`evallib.notebook.load_for_notebook`).
     outcome_overrides
         ``window_months``, ``waiting_months``, ``index_date``: applied to every area, so
         that proven reoffending means the same everywhere in the pool.
@@ -223,7 +227,7 @@ def load_pool(data_dir: str | Path, areas: str | list[str], period: str | Period
         load_area(a)   # a misspelt area fails first, listing the areas available
     period = parse_period(period)
     folders = resolve_data_dirs(data_dir, names)
-    loaded = [load_for_notebook(str(folders[a]), a, **outcome_overrides) for a in names]
+    loaded = [load_for_notebook(str(folders[a]), a, notebook=notebook, **outcome_overrides) for a in names]
     settings = loaded[0][1]
     rule = _pool_rule([ds for ds, _ in loaded], suppress_below)
     periods = split_by_year(period)
