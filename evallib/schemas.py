@@ -20,8 +20,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pac
 import yaml
 
+from evallib.fastops import isin, positions
 from evallib.params import (
     ISO_DATE,
     AreaParams,
@@ -487,13 +490,26 @@ def _problem(file: str, column: str, row, value, problem: str, fix: str) -> dict
 
 
 def _blank(s: pd.Series) -> pd.Series:
-    """True where a raw cell is empty (missing, NaN, or only spaces)."""
+    """True where a raw cell is empty (missing, NaN, or only spaces).
+
+    Only text can be spaces: dates, numbers and booleans (typed Parquet or Excel
+    columns) are blank only where missing, and are not turned into text to find out.
+    Arrow-backed text is checked in Arrow (no per-value Python).
+    """
+    dtype = s.dtype
+    if (pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)):
+        return s.isna()
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        arr = pa.array(s.array)
+        empty = pac.or_kleene(pac.equal(pac.utf8_length(arr), 0), pac.utf8_is_space(arr))
+        return pd.Series(empty.fill_null(True).to_numpy(zero_copy_only=False), index=s.index)
     return s.isna() | s.astype("string").str.strip().fillna("").eq("")
 
 
 def _as_text(s: pd.Series) -> pd.Series:
     out = s.astype("string").str.strip()
-    return out.mask(_blank(s))
+    return out.mask(out.isna() | out.eq("").fillna(True))
 
 
 def _parse_dates(raw: pd.Series, blank: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series, str, str]:
@@ -546,9 +562,9 @@ def _parse_column(raw: pd.Series, col: Column, allowed: tuple[str, ...] | None, 
         bad = (~blank & ~whole)
         values = num.where(whole).astype("Float64").astype("Int64")
         return values, bad, "not a whole number", "write a whole number such as 3, or leave it empty"
-    text = _as_text(raw)
+    text = raw if col.kind == "category" and allowed is not None else _as_text(raw)   # mapped: already text
     if col.kind == "category" and allowed is not None:
-        bad = text.notna() & ~text.isin(allowed)
+        bad = text.notna() & ~pd.Series(isin(text, allowed), index=text.index)
         return text, bad, "not a known category", f"use one of: {', '.join(allowed)}"
     return text, pd.Series(False, index=raw.index), "", ""
 
@@ -573,8 +589,16 @@ def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
                    for k, v in area.labels.get(table, {}).get(col.name, {}).items()})
     lookup.update(canonical)
     text = _as_text(raw)
-    found = {v: lookup.get(normalise_label(v), v) for v in text.dropna().unique()}
-    mapped = text.map(found).astype("string")
+    labels = text.dropna().unique()          # the distinct labels are looked up, not each row
+    found = {v: lookup.get(normalise_label(v), v) for v in labels}
+    changed = {k: v for k, v in found.items() if k != v}
+    mapped = text.astype("string")
+    if changed:
+        keys = pd.Series(list(changed), dtype="string")
+        at = positions(mapped, keys)
+        new = np.asarray(list(changed.values()), dtype=object)[np.maximum(at, 0)]
+        mapped = pd.Series(np.where(at >= 0, new, mapped.to_numpy(dtype=object, na_value=None)),
+                           index=text.index).astype("string")
     where = f"labels.{table}.{col.name}"
     if col.name == "district":
         fix = (f"use one of the area's districts: {', '.join(allowed)}, or add the export's spelling "
@@ -594,6 +618,8 @@ def _many(file: str, column: str, mask: pd.Series, values, offset: int | np.ndar
 
     ``offset`` is the file row of the first frame row, or each frame row's file row."""
     where = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if not len(where):
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
     vals = pd.Series(values).iloc[where] if not isinstance(values, str) else pd.Series([values] * len(where))
     text = vals.map(_fmt).to_numpy() if len(where) else np.array([], dtype=object)
     rows = where + offset if np.ndim(offset) == 0 else np.asarray(offset)[where]
@@ -826,7 +852,7 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
                 problems.append(_many(fname, col.name, out, raw[col.name], offset,
                                       f"out of range: must be {rng}", f"correct the value to be {rng}"))
             if col.unique:
-                dup = values.notna() & values.duplicated(keep=False)
+                dup = _duplicated(values)
                 problems.append(_many(fname, col.name, dup, raw[col.name], offset,
                                       "id is not unique", "give every row its own id"))
             parsed[col.name] = values
@@ -856,6 +882,22 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
         raise DataValidationError(found, folder)
     return Dataset(folder=folder, meta=meta, area=area, tables={k: v.reset_index(drop=True) for k, v in tables.items()},
                    present=set(files), files=files, fingerprint=fingerprint(files.values(), folder / "dataset.yaml"))
+
+
+def _duplicated(values: pd.Series) -> pd.Series:
+    """Every row whose (non-missing) value appears more than once.
+
+    A sort of the ids finds out whether any repeats at all (the usual answer is no);
+    only then is the full mask worked out.
+    """
+    present = values.dropna()
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow" and len(present) > 1:
+        arr = pa.array(present.array)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        ordered = arr.take(pac.sort_indices(arr))
+        if not pac.any(pac.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))).as_py():
+            return pd.Series(False, index=values.index)
+    return values.notna() & values.duplicated(keep=False)
 
 
 #: Whole numbers above this are not counts or ages but typing or export mistakes
@@ -905,7 +947,7 @@ def _check_relations(tables, files, offsets, meta, problems, unusable=None) -> N
                                          f"because {why}", f"fix {pt} first (see the problem above); these "
                                          "rows are checked again then"))
             continue
-        bad = child.notna() & ~child.isin(tables[pt][pc].dropna())
+        bad = child.notna() & ~pd.Series(isin(child, tables[pt][pc]), index=child.index)
         report(t, c, bad, f"not found in {pt}.{pc}", f"every {c} must match a row of {pt}")
     if "onward_referrals" in files:
         o = tables["onward_referrals"]
@@ -918,7 +960,7 @@ def _check_relations(tables, files, offsets, meta, problems, unusable=None) -> N
                "end_date is before start_date", "check both dates")
         report("episodes", "sessions_attended", (e["sessions_attended"] > e["sessions_offered"]).fillna(False),
                "more sessions attended than offered", "check sessions_attended and sessions_offered")
-        ended = e["status"].isin(["completed", "disengaged", "suspended", "excluded"]).fillna(False)
+        ended = pd.Series(isin(e["status"], ["completed", "disengaged", "suspended", "excluded"]), index=e.index)
         report("episodes", "end_date", ended & e["end_date"].isna(),
                "an ended episode has no end_date", "give the date of the last session or of closure")
         report("episodes", "end_date", e["status"].eq("ongoing").fillna(False) & e["end_date"].notna(),

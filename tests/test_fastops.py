@@ -1,0 +1,54 @@
+"""The fast paths give the answers of the plain pandas operations they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evallib.fastops import isin, positions
+from evallib.schemas import _blank, _duplicated
+
+words = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", " a", "", "  ", "\t", "\u00a0", "é", "R1", "R10"])),
+                 max_size=30)
+
+
+@given(words, words)
+def test_isin_and_positions_match_pandas(values, universe):
+    s = pd.Series(values, dtype="string")
+    u = pd.Series(universe, dtype="string")
+    expected = (s.astype(object).isin([x for x in universe if x is not None]) & s.notna()).to_numpy(bool)
+    assert (isin(s, u) == expected).all()
+    assert (isin(s.astype(object), universe) == expected).all()
+    distinct = u.dropna().drop_duplicates().reset_index(drop=True)
+    where = positions(s, distinct)
+    lookup = {v: i for i, v in enumerate(distinct)}
+    assert where.tolist() == [lookup.get(v, -1) if v is not None else -1 for v in values]
+
+
+def test_isin_on_numbers_and_dates_uses_pandas():
+    assert isin(pd.Series([1, 2, 3]), [2, 3]).tolist() == [False, True, True]
+    d = pd.Series(pd.to_datetime(["2021-01-01", None]))
+    assert isin(d, [pd.Timestamp("2021-01-01")]).tolist() == [True, False]
+
+
+@given(words)
+def test_blank_on_arrow_text_matches_the_plain_definition(values):
+    s = pd.Series(values, dtype="string")
+    plain = s.isna() | s.astype(object).map(lambda v: v is None or v is pd.NA or str(v).strip() == "")
+    assert _blank(s).tolist() == plain.astype(bool).tolist()
+    assert _blank(s.astype(object)).tolist() == plain.astype(bool).tolist()
+
+
+def test_blank_of_typed_columns_is_missing_only():
+    assert _blank(pd.Series(pd.to_datetime(["2021-01-01", None]))).tolist() == [False, True]
+    assert _blank(pd.Series([1, None], dtype="Int64")).tolist() == [False, True]
+    assert _blank(pd.Series([True, None], dtype="boolean")).tolist() == [False, True]
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["E1", "E2", "E3", "E10", ""])), max_size=20))
+def test_duplicated_matches_pandas(values):
+    s = pd.Series(values, dtype="string")
+    expected = (s.notna() & s.duplicated(keep=False)).to_numpy(bool)
+    assert np.array_equal(_duplicated(s).to_numpy(bool), expected)
