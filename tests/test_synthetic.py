@@ -303,9 +303,7 @@ def test_scale_mode_is_vectorised():
     assert elapsed < 30, f"50,000 referrals took {elapsed:.1f}s: look for a loop over people"
 
 
-def test_calibrated_demo_only_for_its_area():
-    with pytest.raises(ValueError, match="calibrated demo"):
-        generate_demo("nottinghamshire")
+def test_scale_mode_only_for_the_llr_programmes():
     with pytest.raises(ValueError, match="does not run"):
         generate_demo("nottinghamshire", n_people=100)
     with pytest.raises(ValueError, match="n_people"):

@@ -21,6 +21,13 @@ SHAPE = {
     "womens_programme": (20, 14),
     "step_up_dads": (10, 7),
     "foundations": (6, 4),
+    # Nottinghamshire, the Your Choice Project (seed 003)
+    "perpetrator_group": (24, 18),
+    "perpetrator_one_to_one": (24, 18),
+    "dads": (10, 7),
+    # Derbyshire (seed 004): Changes, and the 180 high-harm service (one-to-one work)
+    "changes": (26, 20),
+    "high_harm": (16, 12),
 }
 GROUP_PROGRAMMES = ("second_step", "womens_programme", "step_up_dads", "foundations")
 NON_COMPLETION = np.array(["disengaged", "suspended", "excluded"], dtype=object)

@@ -29,6 +29,7 @@ See ``docs/demo-data.md``.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -79,6 +80,8 @@ FIRST_REFERRAL = date(2021, 4, 1)
 LAST_REFERRAL = date(2022, 11, 30)
 PROGRAMMES = ("second_step", "one_to_one", "womens_programme", "step_up_dads", "foundations")
 CORE = cal.CORE
+#: Areas with a calibrated demo of their own (a module ``evallib.synthetic.<area>`` with ``generate``).
+OTHER_AREAS = ("nottinghamshire", "derbyshire")
 DEFAULT_EFFECTS = TrueEffects()
 
 _NOT_SELF = (np.array(["police", "childrens_social_care", "adult_social_care", "probation", "health",
@@ -422,9 +425,9 @@ def _schedule_slots(slots: pd.DataFrame, pool: np.ndarray, rng: np.random.Genera
     return pd.concat(out_eps, ignore_index=True), pd.concat(refs)
 
 
-def _finish_episodes(ep: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def _finish_episodes(ep: pd.DataFrame, rng: np.random.Generator, extract_date: date = EXTRACT_DATE) -> pd.DataFrame:
     """Status, sessions, and what the case extract can show (ongoing if not ended by it)."""
-    extract = day(EXTRACT_DATE)
+    extract = day(extract_date)
     ep = ep[ep["start"] <= extract].copy()
     ep["completed"] = ep["completed"].astype(bool)
     ep["status"] = statuses(ep["completed"].to_numpy(), rng)
@@ -461,11 +464,11 @@ def _scale_plan(params: AreaParams, n_people: int, rng: np.random.Generator, eff
 
 
 # --------------------------------------------------------------------------- per-person facts
-def _person_facts(plan: _Plan) -> pd.DataFrame:
+def _person_facts(plan: _Plan, extract_date: date = EXTRACT_DATE, core_programmes=CORE) -> pd.DataFrame:
     """Per person: first start, last end, index (first core) episode and its outcome."""
     people, ep = plan.people, plan.ep
     n = len(people)
-    extract = day(EXTRACT_DATE)
+    extract = day(extract_date)
     facts = pd.DataFrame(index=np.arange(n))
     first = ep.groupby("person")["start"].min()
     facts["first_start"] = MISSING
@@ -473,7 +476,7 @@ def _person_facts(plan: _Plan) -> pd.DataFrame:
     last_end = ep.assign(e=np.where(ep["end"] == MISSING, extract, ep["end"])).groupby("person")["e"].max()
     facts["last_end"] = MISSING
     facts.loc[last_end.index, "last_end"] = last_end.to_numpy()
-    core = ep[ep["programme"].isin(CORE)].sort_values(["person", "start"], kind="stable")
+    core = ep[ep["programme"].isin(list(core_programmes))].sort_values(["person", "start"], kind="stable")
     idx_ep = core.drop_duplicates("person")
     facts["index_programme"] = None
     facts["index_status"] = None
@@ -486,7 +489,8 @@ def _person_facts(plan: _Plan) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- incidents
-def _incidents(plan: _Plan, facts: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def _incidents(plan: _Plan, facts: pd.DataFrame, rng: np.random.Generator,
+               extract_date: date = EXTRACT_DATE) -> pd.DataFrame:
     """Incidents known to the service while cases were open.
 
     Calibrated: among the people on intervention in the published window, exactly the
@@ -496,7 +500,7 @@ def _incidents(plan: _Plan, facts: pd.DataFrame, rng: np.random.Generator) -> pd
     waiting to start, during Foundations, after the window.
     """
     people, ep = plan.people, plan.ep
-    extract = day(EXTRACT_DATE)
+    extract = day(extract_date)
     p_inc = people["p_incident"].to_numpy()
     ref = people["ref"].to_numpy(np.int64)
     who_all, day_all = [], []
@@ -685,7 +689,8 @@ def _calibrated_answers(part: pd.DataFrame, district: np.ndarray, started: np.nd
 
 
 def _partners(plan: _Plan, facts: pd.DataFrame, incident_people: np.ndarray,
-              rng: np.random.Generator) -> pd.DataFrame:
+              rng: np.random.Generator, extract_date: date = EXTRACT_DATE, core_programmes=CORE,
+              windows=None, offer_to: np.ndarray | None = None) -> pd.DataFrame:
     """Partners and ex-partners offered the Partner Support Service, with what the PSS records.
 
     Calibrated: offers, engagement and answers of the published cells fixed
@@ -695,23 +700,23 @@ def _partners(plan: _Plan, facts: pd.DataFrame, incident_people: np.ndarray,
     incidents while on the programme make both less likely.
     """
     people, ep = plan.people, plan.ep
-    extract = day(EXTRACT_DATE)
+    extract = day(extract_date)
     n = len(people)
     ref = people["ref"].to_numpy(np.int64)
     district = people["district"].to_numpy(object)
     started = facts["first_start"].to_numpy(np.int64) != MISSING
     # core completions by published period, for "feels safer since intervention"
-    core_done = ep[ep["programme"].isin(CORE) & (ep["status"] == "completed")]
+    core_done = ep[ep["programme"].isin(list(core_programmes)) & (ep["status"] == "completed")]
     done_in = {}
-    for per, (lo, hi) in (("FY21", cal.FY21), ("H1_22", cal.H1_22)):
+    for per, (lo, hi) in (windows or (("FY21", cal.FY21), ("H1_22", cal.H1_22))):
         sel = core_done[(core_done["end"] >= day(lo)) & (core_done["end"] <= day(hi))]
         done_in[per] = np.isin(np.arange(n), sel["person"].to_numpy())
-    completer = done_in["FY21"] | done_in["H1_22"]
+    completer = np.logical_or.reduce(list(done_in.values()))
 
     if plan.calibrated:
         part = _calibrated_offers(ref, district, people["eligible"].to_numpy(bool), started, completer, rng)
     else:
-        part = _free_partners(np.arange(n), ref, rng)
+        part = _free_partners(np.arange(n) if offer_to is None else np.flatnonzero(offer_to), ref, rng)
     part = part[part["offered"] <= extract].reset_index(drop=True)
     m = len(part)
     who = part["person"].to_numpy(np.int64)
@@ -768,7 +773,8 @@ def _answers(p_yes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- police
-def _truth(plan: _Plan, facts: pd.DataFrame, rng: np.random.Generator, effects: TrueEffects) -> pd.DataFrame:
+def _truth(plan: _Plan, facts: pd.DataFrame, rng: np.random.Generator, effects: TrueEffects,
+           extract_date: date = EXTRACT_DATE) -> pd.DataFrame:
     """Latent proven reoffending per person from the logistic model, given actual completion.
 
     Index date: the end of the index (first core) episode; for people with no core
@@ -785,7 +791,7 @@ def _truth(plan: _Plan, facts: pd.DataFrame, rng: np.random.Generator, effects: 
     index = np.where(has_core, facts["index_end"].to_numpy(np.int64), people["ref"].to_numpy(np.int64))
     idx_dt = to_datetime(index)
     waiting_end = (idx_dt + pd.DateOffset(months=18)).to_numpy()
-    countable = (index != MISSING) & (waiting_end <= np.datetime64(EXTRACT_DATE.isoformat()))
+    countable = (index != MISSING) & (waiting_end <= np.datetime64(extract_date.isoformat()))
     group = np.where(~has_core, np.where(~people["eligible"].to_numpy(bool), "not_eligible",
                                          np.where(facts["first_start"].to_numpy(np.int64) == MISSING,
                                                   "not_started", "other_programmes_only")),
@@ -840,9 +846,12 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
         proven reoffending, countable), never written with the tables.
     """
     params = load_area(area)
+    if n_people is None and params.name in OTHER_AREAS:
+        module = importlib.import_module(f"evallib.synthetic.{params.name}")
+        return module.generate(params, seed, effects)
     if n_people is None and params.name != cal.AREA:
-        raise ValueError(f"the calibrated demo reproduces the published tables of {cal.AREA!r}; "
-                         f"for {area!r} pass n_people for an uncalibrated dataset")
+        raise ValueError(f"a calibrated demo exists for {', '.join([cal.AREA, *OTHER_AREAS])}, not {area!r}; "
+                         f"pass n_people for an uncalibrated dataset")
     missing = [p for p in PROGRAMMES if p not in params.programmes]
     if missing:
         raise ValueError(f"area {area!r} does not run {missing}: the synthetic generator builds the LLR "
@@ -852,13 +861,55 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
     rng = np.random.default_rng(seed)
     plan = (_calibrated_plan(params, rng, effects) if n_people is None
             else _scale_plan(params, int(n_people), rng, effects))
-    people, ep = plan.people, plan.ep
+    people = plan.people
     n = len(people)
     facts = _person_facts(plan)
     incidents = _incidents(plan, facts, rng)
     partners = _partners(plan, facts, np.unique(incidents["person"].to_numpy()), rng)
     truth = _truth(plan, facts, rng, effects)
-    extract = day(EXTRACT_DATE)
+
+    def llr_sessions(ep: pd.DataFrame, extract: int, rng: np.random.Generator) -> pd.DataFrame:
+        site = np.where(people["district"].to_numpy(object)[ep["person"].to_numpy()] == "Leicester City",
+                        "city", "county")
+        return session_records(ep, site, extract, rng)
+
+    mode = "calibrated to the provider's published tables, 2021-22 and April-November 2022" if n_people is None else \
+        f"uncalibrated, {n} referrals"
+    description = (f"Synthetic demo dataset for {params.display_name} ({mode}): referrals "
+                   f"{FIRST_REFERRAL:%B %Y} - {LAST_REFERRAL:%B %Y}, case and police records "
+                   f"extracted {EXTRACT_DATE:%d %B %Y}. Not real people.")
+    return assemble(
+        area, plan, facts, incidents, partners, truth, rng, seed=seed, effects=effects,
+        extract_date=EXTRACT_DATE, description=description, calibrated=n_people is None,
+        generator="evallib.synthetic.demo",
+        sessions=llr_sessions,
+        onward=person_onward)
+
+
+def person_onward(facts: pd.DataFrame, people: pd.DataFrame, partners: pd.DataFrame, extract: int,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    """Onward referrals of people who started (by their needs) and of engaged partners."""
+    return onward_records(
+        pd.DataFrame({"first_start": facts["first_start"].to_numpy(np.int64),
+                      "substance": people["substance_misuse"].to_numpy(bool),
+                      "mental": people["mental_health"].to_numpy(bool)}),
+        partners, extract, rng)
+
+
+def assemble(area: str, plan: _Plan, facts: pd.DataFrame, incidents: pd.DataFrame, partners: pd.DataFrame,
+             truth: pd.DataFrame, rng: np.random.Generator, *, seed: int, effects: TrueEffects,
+             extract_date: date, description: str, calibrated: bool, generator: str,
+             sessions, onward, extra_meta: dict | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The contract's tables and ``dataset.yaml`` metadata from a generator's latent plan.
+
+    Shared by every area's generator, so that identifiers, police records, dtypes and the
+    stored truth are made the same way everywhere. ``sessions(ep, extract, rng)`` and
+    ``onward(facts, people, partners, extract, rng)`` build the area's sessions and onward
+    referrals (day numbers), after the police records, in that order.
+    """
+    people, ep = plan.people, plan.ep
+    n = len(people)
+    extract = day(extract_date)
 
     # identifiers, in referral order
     order = np.lexsort((np.arange(n), people["ref"].to_numpy()))
@@ -874,14 +925,8 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
         "high": (people["risk_level"] == "high").to_numpy(),
         "reoffended_any": truth["reoffended_any"].to_numpy(), "reoffended_da": truth["reoffended_da"].to_numpy(),
     }), extract, rng, strangers)
-    site = np.where(people["district"].to_numpy(object)[ep["person"].to_numpy()] == "Leicester City",
-                    "city", "county")
-    sessions = session_records(ep, site, extract, rng)
-    onward = onward_records(
-        pd.DataFrame({"first_start": facts["first_start"].to_numpy(np.int64),
-                      "substance": people["substance_misuse"].to_numpy(bool),
-                      "mental": people["mental_health"].to_numpy(bool)}),
-        partners, extract, rng)
+    sessions = sessions(ep, extract, rng)
+    onward = onward(facts, people, partners, extract, rng)
 
     assessed = people["eligible"].to_numpy(bool)   # ineligible referrals were not assessed
     referrals = pd.DataFrame({
@@ -957,20 +1002,16 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
     done = compared[compared["completed"]]
     att = {v: (float((done[f"p_{v}_if_completed"] - done[f"p_{v}_if_not"]).mean()) if len(done) else None)
            for v in ("any", "da")}
-    mode = "calibrated to the provider's published tables, 2021-22 and April-November 2022" if n_people is None else \
-        f"uncalibrated, {n} referrals"
     meta = {
         "area": area,
-        "extract_date": EXTRACT_DATE,
-        "police_extract_date": EXTRACT_DATE,
-        "description": (f"Synthetic demo dataset for {params.display_name} ({mode}): referrals "
-                        f"{FIRST_REFERRAL:%B %Y} - {LAST_REFERRAL:%B %Y}, case and police records "
-                        f"extracted {EXTRACT_DATE:%d %B %Y}. Not real people."),
+        "extract_date": extract_date,
+        "police_extract_date": extract_date,
+        "description": description,
         "synthetic": {
             "seed": int(seed),
-            "generator": "evallib.synthetic.demo",
+            "generator": generator,
             "generator_version": GENERATOR_VERSION,
-            "calibrated": n_people is None,
+            "calibrated": calibrated,
             "n_people": int(n),
             "true_effects": effects.to_dict(),
             "true_effects_meaning": ("conditional log-odds ratios of one-year proven reoffending (any; "
@@ -985,6 +1026,7 @@ def generate_demo(area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
                 "reoffended_any": int(truth["reoffended_any"].sum()),
                 "reoffended_da": int(truth["reoffended_da"].sum()),
             },
+            **(extra_meta or {}),
         },
         "people": truth,
     }

@@ -14,6 +14,7 @@ from evallib.synthetic._timeline import MISSING, expit, uniform_days
 
 __all__ = [
     "police_records", "session_records", "onward_records", "incident_propensity", "span_incidents",
+    "weekly_group_sessions", "one_to_one_sessions",
     "PROVEN", "MARGINS",
 ]
 
@@ -215,23 +216,10 @@ def session_records(ep: pd.DataFrame, site: np.ndarray, extract: int, rng: np.ra
                ("step_up_dads", None): 0, ("foundations", None): 5}
     for (name, where), wd in weekday.items():
         sel = (prog == name) & ((site == where) if where else True)
-        if not sel.any():
-            continue
-        s, e = np.sort(start[sel]), np.sort(end[sel])
-        first = s[0] - ((s[0] + 3 - wd) % 7)          # 1970-01-01 was a Thursday (weekday 3)
-        days = np.arange(first, min(e[-1], extract) + 1, 7, dtype=np.int64)
-        active = np.searchsorted(s, days, side="right") - np.searchsorted(e, days, side="left")
-        days, active = days[active > 0], active[active > 0]
-        attendees = np.maximum(1, rng.binomial(active, 0.85))
-        frames.append(pd.DataFrame({"programme": name, "day": days, "format": "group", "attendees": attendees}))
+        if sel.any():
+            frames.append(weekly_group_sessions(name, start[sel], end[sel], wd, extract, rng))
     # one-to-one sessions, one row each
-    attended = ep["sessions_attended"].to_numpy(np.int64)
-    o2o = prog == "one_to_one"
-    k = np.where(o2o, attended, 0)
-    who = np.repeat(np.arange(len(ep)), k)
-    j = np.arange(len(who)) - np.repeat(np.cumsum(k) - k, k)
-    d = np.minimum(start[who] + 7 * j, end[who])
-    frames.append(pd.DataFrame({"programme": "one_to_one", "day": d, "format": "one_to_one", "attendees": 1}))
+    frames.append(one_to_one_sessions(ep, prog == "one_to_one", end))
     f = (prog == "foundations") & (end - start >= 28)
     d = np.minimum(start[f] + 21 + np.floor(15 * rng.random(f.sum())).astype(np.int64), end[f])
     frames.append(pd.DataFrame({"programme": "foundations", "day": d, "format": "one_to_one", "attendees": 1}))
@@ -240,6 +228,37 @@ def session_records(ep: pd.DataFrame, site: np.ndarray, extract: int, rng: np.ra
                                 "format": "one_to_one", "attendees": 1}))
     out = pd.concat(frames, ignore_index=True)
     return out[out["day"] <= extract].reset_index(drop=True)
+
+
+def weekly_group_sessions(programme: str, start: np.ndarray, end: np.ndarray, weekday: int, extract: int,
+                          rng: np.random.Generator, closed: np.ndarray | None = None) -> pd.DataFrame:
+    """One group's weekly sessions on ``weekday`` (0 = Monday) while anyone is on it.
+
+    ``start``/``end`` are the episodes of the people in the group (``end`` already
+    filled for ongoing ones); attendees are those then on it who came (85% each week).
+    Days in ``closed`` (bank holidays, a Christmas break) have no session.
+    """
+    s, e = np.sort(start), np.sort(end)
+    first = s[0] - ((s[0] + 3 - weekday) % 7)          # 1970-01-01 was a Thursday (weekday 3)
+    days = np.arange(first, min(e[-1], extract) + 1, 7, dtype=np.int64)
+    active = np.searchsorted(s, days, side="right") - np.searchsorted(e, days, side="left")
+    keep = active > 0
+    if closed is not None:
+        keep &= ~np.isin(days, closed)
+    days, active = days[keep], active[keep]
+    attendees = np.maximum(1, rng.binomial(active, 0.85))
+    return pd.DataFrame({"programme": programme, "day": days, "format": "group", "attendees": attendees})
+
+
+def one_to_one_sessions(ep: pd.DataFrame, mask: np.ndarray, end: np.ndarray) -> pd.DataFrame:
+    """One row per attended one-to-one session of the episodes in ``mask``, weekly from the start."""
+    start = ep["start"].to_numpy(np.int64)
+    k = np.where(mask, ep["sessions_attended"].to_numpy(np.int64), 0)
+    who = np.repeat(np.arange(len(ep)), k)
+    j = np.arange(len(who)) - np.repeat(np.cumsum(k) - k, k)
+    d = np.minimum(start[who] + 7 * j, end[who])
+    return pd.DataFrame({"programme": ep["programme"].to_numpy(object)[who], "day": d, "format": "one_to_one",
+                         "attendees": 1})
 
 
 def onward_records(person: pd.DataFrame, partner: pd.DataFrame, extract: int,
