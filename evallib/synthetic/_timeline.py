@@ -131,7 +131,8 @@ def statuses(completed, rng: np.random.Generator) -> np.ndarray:
 
 def schedule(rng: np.random.Generator, programmes: np.ndarray, completed: np.ndarray,
              lo: np.ndarray, hi: np.ndarray, straddle: np.ndarray, gap_kind: np.ndarray,
-             ref_lo: np.ndarray, ref_hi: np.ndarray, max_iter: int = 5000
+             ref_lo: np.ndarray, ref_hi: np.ndarray, max_iter: int = 5000, *,
+             start_hi: np.ndarray | None = None, draw_wait=waits
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dates for chains of L consecutive episodes whose end dates must fall in windows.
 
@@ -141,6 +142,10 @@ def schedule(rng: np.random.Generator, programmes: np.ndarray, completed: np.nda
     Durations, gaps and the wait are drawn first; they fix the feasible range of the
     last end date, which is then drawn uniformly; rows whose range is empty are drawn
     again (vectorised rejection, looping over attempts, never over people).
+
+    ``start_hi`` (optional, per row) is the latest day the first episode may start (a
+    service with no waiting list starts people within their referral's quarter);
+    ``draw_wait(k, rng)`` draws the days from referral to the first session.
 
     Returns ``starts (n, L), ends (n, L), referral (n,)`` in day numbers.
     """
@@ -156,7 +161,7 @@ def schedule(rng: np.random.Generator, programmes: np.ndarray, completed: np.nda
         dur = np.column_stack([durations(programmes[pending, j], completed[pending, j], rng) for j in range(L)])
         gap = (np.column_stack([gaps(gap_kind[pending, j], rng) for j in range(L - 1)])
                if L > 1 else np.zeros((k, 0), dtype=np.int64))
-        wait = waits(k, rng)
+        wait = draw_wait(k, rng)
         off = np.zeros((k, L), dtype=np.int64)   # end_j = end_last - off_j
         for j in range(L - 2, -1, -1):
             off[:, j] = off[:, j + 1] + dur[:, j + 1] + gap[:, j]
@@ -167,6 +172,8 @@ def schedule(rng: np.random.Generator, programmes: np.ndarray, completed: np.nda
         lead = off[:, 0] + dur[:, 0] + wait
         lower = np.maximum(lower, ref_lo[pending] + lead)
         upper = np.minimum(upper, ref_hi[pending] + lead)
+        if start_hi is not None:
+            upper = np.minimum(upper, start_hi[pending] + off[:, 0] + dur[:, 0])
         ok = lower <= upper
         last = uniform_days(lower[ok], upper[ok], rng)
         rows = pending[ok]

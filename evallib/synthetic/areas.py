@@ -24,10 +24,11 @@ __all__ = ["referrals", "chains", "quarter_end", "closed_days"]
 
 
 def referrals(counts: dict[tuple[date, date], tuple[int, int]], shares: dict[str, float], city: str,
-              p_self: float, rng: np.random.Generator, effects: TrueEffects) -> pd.DataFrame:
+              p_self: float, rng: np.random.Generator, effects: TrueEffects, high_harm: bool = False) -> pd.DataFrame:
     """People referred: per period ``(first, last)`` exactly ``(received, eligible)`` referrals,
     dates uniform in the period, districts in ``shares``; covariates and propensities from
-    the model (:func:`evallib.synthetic.demo._people_frame`). Column ``pool`` numbers the period."""
+    the model (:func:`evallib.synthetic.demo._people_frame`); ``high_harm``: all assessed
+    high risk. Column ``pool`` numbers the period."""
     names = np.array(list(shares), dtype=object)
     p = np.array(list(shares.values()), dtype=float)
     cols: dict[str, list] = {"district": [], "ref": [], "eligible": [], "self": [], "pool": []}
@@ -40,7 +41,8 @@ def referrals(counts: dict[tuple[date, date], tuple[int, int]], shares: dict[str
         cols["self"].append(rng.random(received) < np.where(elig, p_self, 0.2))
         cols["pool"].append(np.full(received, i))
     c = {k: np.concatenate(v) for k, v in cols.items()}
-    people = _people_frame(c["district"], c["ref"], c["eligible"], c["self"], city, rng, effects)
+    people = _people_frame(c["district"], c["ref"], c["eligible"], c["self"], city, rng, effects,
+                           np.full(len(c["ref"]), high_harm))
     people["pool"] = c["pool"]
     return people
 

@@ -110,10 +110,17 @@ class _Plan:
 
 # --------------------------------------------------------------------------- people
 def _people_frame(district: np.ndarray, ref: np.ndarray, eligible: np.ndarray, self_ref: np.ndarray,
-                  city: str, rng: np.random.Generator, effects: TrueEffects) -> pd.DataFrame:
-    """Covariates from the model's draws, source, demographics and propensities."""
+                  city: str, rng: np.random.Generator, effects: TrueEffects,
+                  high_harm: np.ndarray | None = None) -> pd.DataFrame:
+    """Covariates from the model's draws, source, demographics and propensities.
+
+    ``high_harm`` marks people referred to a high-harm service: assessed high risk, with
+    the prior incidents of high risk drawn again."""
     n = len(district)
     cov = draw_covariates(n, rng)
+    if high_harm is not None and high_harm.any():
+        cov.loc[high_harm, "risk_level"] = "high"
+        cov.loc[high_harm, "prior_da_incidents"] = rng.poisson(2.6, int(high_harm.sum()))
     gender = rng.choice(np.array(["male", "female", "other"], dtype=object), size=n, p=[0.87, 0.12, 0.01])
     is_city = district == city
     eth = np.where(is_city, rng.choice(_ETHNICITY, size=n, p=_ETHNICITY_P["city"]),
@@ -690,7 +697,8 @@ def _calibrated_answers(part: pd.DataFrame, district: np.ndarray, started: np.nd
 
 def _partners(plan: _Plan, facts: pd.DataFrame, incident_people: np.ndarray,
               rng: np.random.Generator, extract_date: date = EXTRACT_DATE, core_programmes=CORE,
-              windows=None, offer_to: np.ndarray | None = None) -> pd.DataFrame:
+              windows=None, offer_to: np.ndarray | None = None, offers: pd.DataFrame | None = None
+              ) -> pd.DataFrame:
     """Partners and ex-partners offered the Partner Support Service, with what the PSS records.
 
     Calibrated: offers, engagement and answers of the published cells fixed
@@ -713,7 +721,9 @@ def _partners(plan: _Plan, facts: pd.DataFrame, incident_people: np.ndarray,
         done_in[per] = np.isin(np.arange(n), sel["person"].to_numpy())
     completer = np.logical_or.reduce(list(done_in.values()))
 
-    if plan.calibrated:
+    if offers is not None:
+        part = offers
+    elif plan.calibrated:
         part = _calibrated_offers(ref, district, people["eligible"].to_numpy(bool), started, completer, rng)
     else:
         part = _free_partners(np.arange(n) if offer_to is None else np.flatnonzero(offer_to), ref, rng)
@@ -730,6 +740,8 @@ def _partners(plan: _Plan, facts: pd.DataFrame, incident_people: np.ndarray,
                                                                 p_safe, p_reduced, rng)
     else:
         engaged = rng.random(m) < p_engage
+        if "forced" in part:     # a generator fixed who engaged (offers with a ``forced`` column)
+            engaged |= part["forced"].to_numpy(bool)
         fs = np.full(m, None, dtype=object)
         ar = np.full(m, None, dtype=object)
         free_fs = free_ar = engaged
@@ -998,10 +1010,7 @@ def assemble(area: str, plan: _Plan, facts: pd.DataFrame, incidents: pd.DataFram
     truth.insert(0, "person_id", person_ids)
     truth["index_date"] = to_datetime(truth.pop("index")).to_numpy()
     truth = truth.iloc[order].reset_index(drop=True)
-    compared = truth[truth["group"].isin(["completed", "not_completed"])]
-    done = compared[compared["completed"]]
-    att = {v: (float((done[f"p_{v}_if_completed"] - done[f"p_{v}_if_not"]).mean()) if len(done) else None)
-           for v in ("any", "da")}
+    summary = truth_summary(truth)
     meta = {
         "area": area,
         "extract_date": extract_date,
@@ -1016,21 +1025,33 @@ def assemble(area: str, plan: _Plan, facts: pd.DataFrame, incidents: pd.DataFram
             "true_effects": effects.to_dict(),
             "true_effects_meaning": ("conditional log-odds ratios of one-year proven reoffending (any; "
                                      "DA-related) for completing the index core episode, given covariates"),
-            "true_att": {"any": _round(att["any"]), "da": _round(att["da"])},
+            "true_att": summary["true_att"],
             "true_att_meaning": ("average effect of completing on the completers (risk difference), "
                                  "over completers of every starting period"),
             "index_date": "end of the first core-programme episode; referral date for people with none",
-            "latent": {
-                "completers": int(len(done)),
-                "non_completers": int(len(compared) - len(done)),
-                "reoffended_any": int(truth["reoffended_any"].sum()),
-                "reoffended_da": int(truth["reoffended_da"].sum()),
-            },
+            "latent": summary["latent"],
             **(extra_meta or {}),
         },
         "people": truth,
     }
     return tables, meta
+
+
+def truth_summary(truth: pd.DataFrame) -> dict:
+    """The stored truth of a set of people: sample ATT and latent counts (``dataset.yaml``)."""
+    compared = truth[truth["group"].isin(["completed", "not_completed"])]
+    done = compared[compared["completed"]]
+    att = {v: (float((done[f"p_{v}_if_completed"] - done[f"p_{v}_if_not"]).mean()) if len(done) else None)
+           for v in ("any", "da")}
+    return {
+        "true_att": {"any": _round(att["any"]), "da": _round(att["da"])},
+        "latent": {
+            "completers": int(len(done)),
+            "non_completers": int(len(compared) - len(done)),
+            "reoffended_any": int(truth["reoffended_any"].sum()),
+            "reoffended_da": int(truth["reoffended_da"].sum()),
+        },
+    }
 
 
 def _round(x: float | None) -> float | None:
@@ -1088,7 +1109,7 @@ def write_dataset(tables: dict[str, pd.DataFrame], meta: dict, out_dir: str | Pa
             text.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", encoding="utf-8")
         else:
             df.to_parquet(out / f"{name}.parquet", index=False)
-    doc = {k: v for k, v in meta.items() if k != "people"}
+    doc = {k: v for k, v in meta.items() if k not in ("people", "services")}
     for key in ("extract_date", "police_extract_date"):
         if isinstance(doc.get(key), date):
             doc[key] = doc[key].isoformat()
@@ -1099,7 +1120,13 @@ def write_dataset(tables: dict[str, pd.DataFrame], meta: dict, out_dir: str | Pa
 
 def write_demo(out_dir: str | Path, area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
                n_people: int | None = None, effects: TrueEffects = DEFAULT_EFFECTS) -> Path:
-    """Generate the demo dataset and write it to ``out_dir`` (what ``evallib synth`` runs)."""
+    """Generate the demo dataset and write it to ``out_dir`` (what ``evallib synth`` runs).
+
+    An area whose services export their records separately (Derbyshire) also gets each
+    service's own dataset in a subfolder named after it (``out_dir/changes``)."""
     tables, meta = generate_demo(area, seed, effects=effects, n_people=n_people)
-    return write_dataset(tables, meta, out_dir)
+    out = write_dataset(tables, meta, out_dir)
+    for name, (sub_tables, sub_meta) in meta.get("services", {}).items():
+        write_dataset(sub_tables, sub_meta, out / name)
+    return out
 
