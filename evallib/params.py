@@ -242,6 +242,13 @@ class OutcomeSettings(_Strict):
         "over but whose waiting period is not, with the outcomes recorded so far (a sensitivity analysis)")
 
 
+class PublishedClaim(_Strict):
+    """A partner outcome as the commissioner or provider published it, shown beside the computed rate."""
+
+    wording: str
+    source: str
+
+
 class AreaParams(_Strict):
     """Everything the suite knows about one area; one YAML file per area."""
 
@@ -270,6 +277,9 @@ class AreaParams(_Strict):
     date_formats: dict[str, str | dict[str, str]] = Field(
         default_factory=dict, description="overrides of date_format: per table (a format), or per "
         "table and column ({end_date: \"%d.%m.%Y\"})")
+    published_claims: dict[Literal["feels_safer", "abuse_reduced"], PublishedClaim] = Field(
+        default_factory=dict, description="partner outcomes as published (wording, source), shown beside "
+        "the same rates computed with their n and interval")
 
     @model_validator(mode="before")
     @classmethod

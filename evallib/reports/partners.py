@@ -934,22 +934,28 @@ def children(r: PartnerReport) -> Section:
                    sec.footnote, sec.text)
 
 
-def _claim(r: PartnerReport, claim: str, who: str, k: str, total: str, of_whom: str) -> str:
-    """One bullet of :func:`contrast`: the rate with its n and interval, and who answered."""
+def _claim(r: PartnerReport, claim: str, who: str, k: str, total: str, of_whom: str, published=None) -> str:
+    """One bullet of :func:`contrast`: the rate with its n and interval, and who answered;
+    after it the area's published wording of the same claim, when there is one."""
     line = f"- **{claim}** ({who}): {r.phrase(f'{k}.yes', f'{k}.answered')}."
     if r.shown(f"{k}.answered") and r.shown(total):
         line += f" They are {r.phrase(f'{k}.answered', total)} {of_whom}."
+    if published is not None:
+        line += f" Published as: \"{published.wording}\" ({published.source})."
     return line
 
 
-def contrast(r: PartnerReport) -> str:
+def contrast(r: PartnerReport, claims=None) -> str:
     """How such claims are published today, and the same claims here with their n and interval.
 
     Why: commissioners' summaries print "95 per cent of survivors reported a sustained
     reduction of abuse" or "100% ... felt safer" with no number of people, no count of
     those who did not answer and no interval. The reader cannot tell 19 of 20 from 190
-    of 200, nor whether most partners answered at all.
+    of 200, nor whether most partners answered at all. ``claims`` (the area's
+    ``published_claims``, keyed ``feels_safer`` / ``abuse_reduced``) puts the area's own
+    published wording beside the computed rate.
     """
+    claims = claims or {}
     lo10, _ = stats.proportion_ci(10, 10)
     lines = [
         "Partner outcomes are usually published as a bare percentage: \"95 per cent of survivors reported a "
@@ -961,9 +967,9 @@ def contrast(r: PartnerReport) -> str:
         _claim(r, "Felt safer", "engaged partners whose (ex-)partner completed, who answered", "fs.completed",
                "grp.completed", "such partners"),
         _claim(r, "Felt safer", "all engaged partners who answered", "fs.engaged", "engaged.yes",
-               "engaged partners"),
+               "engaged partners", claims.get("feels_safer")),
         _claim(r, "Abuse reduced", "engaged partners who answered", "ar.engaged", "engaged.yes",
-               "engaged partners"),
+               "engaged partners", claims.get("abuse_reduced")),
         "",
         f"A percentage of few answers is uncertain: 10 of 10 is \"100%\", yet the 95% interval runs from "
         f"{_pc(lo10)} to 100%. And those who answer may differ from those who do not, which no interval "

@@ -33,7 +33,15 @@ import numpy as np
 import pandas as pd
 
 from evallib.params import AreaParams, parse_period
-from evallib.synthetic._timeline import MISSING, day, durations, expit, schedule, uniform_days, weighted_pick
+from evallib.synthetic._timeline import (
+    MISSING,
+    day,
+    durations,
+    expit,
+    schedule,
+    uniform_days,
+    weighted_pick,
+)
 from evallib.synthetic.areas import closed_days, quarter_end, referrals
 from evallib.synthetic.demo import (
     _finish_episodes,
@@ -200,8 +208,11 @@ def _offers(people: pd.DataFrame, ep: pd.DataFrame, rng: np.random.Generator) ->
     ch = people["service"].to_numpy(object)[eligible] == "changes"
     k = np.where(ch, 1 + (rng.random(len(eligible)) < 0.45) + (rng.random(len(eligible)) < 0.1), 1)
     lwd = day(LAST_WORKING_DAY)
-    chg = ep[ep["programme"] == "changes"]
-    open_ = np.unique(chg.loc[(chg["start"] <= lwd) & (chg["end"] >= lwd), "person"].to_numpy(np.int64))
+    # whose partners offered by that day are in support on it (the contract's span runs from
+    # the offer to the end of the person's last episode): referred by then, not ended before
+    last = ep[ep["programme"] == "changes"].groupby("person")["end"].max()
+    last = last[last >= lwd].index.to_numpy(np.int64)
+    open_ = np.sort(last[people["ref"].to_numpy(np.int64)[last] <= lwd])
     target = RETURN["caseload_partners"]
     if not len(open_) <= target <= 3 * len(open_):
         raise RuntimeError(f"{len(open_)} people on Changes on {LAST_WORKING_DAY}: cannot have {target} partners")
