@@ -307,9 +307,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             if area not in by_data[folder]:
                 by_data[folder].append(area)
     for folder, areas in by_data.items():
-        if folder == demo and folder.name == "demo-data" and not folder.exists():
-            print(f"Writing the synthetic demo dataset for {areas[0]} to {folder} (first run) ...")
-            _write_demo(folder, areas[0], seed=None)
+        root = _demo_root(folder, areas[0])
+        if root is not None and root.parent == demo.parent and not folder.exists():
+            print(f"Writing the synthetic demo dataset for {areas[0]} to {root} (first run) ...")
+            _write_demo(root, areas[0], seed=None)
 
     jobs, skipped = _jobs_with_usable_data(jobs, given_data=args.data is not None)
     if not jobs:
@@ -385,6 +386,15 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
                 f"--area {area} --out problems.csv\n"))
             skipped.append(f"{area} (problems in {folder})")
     return [j for j in jobs if not set(datasets(j)) & bad], skipped   # a pooled job needs every area's
+
+
+def _demo_root(folder: Path, area: str) -> Path | None:
+    """The area's demo folder that ``folder`` is, or is a service subfolder of (``None`` if neither)."""
+    try:
+        from evallib.synthetic.demo import demo_folder
+    except ModuleNotFoundError:
+        return None
+    return demo_folder(folder, area)
 
 
 def _write_demo(folder: Path, area: str, seed: int | None) -> None:

@@ -103,17 +103,21 @@ def load_for_notebook(data_dir: str, area: str, *, notebook: str | None = None,
     ``notebook`` (the notebook's own name) checks the data it declares it needs
     (:func:`notebook_needs`), raising :class:`~evallib.schemas.DataValidationError` if
     they are not met. ``outcome_overrides`` (window_months, waiting_months, index_date,
-    ...) replace the area's outcome settings. A folder named ``demo-data`` that does not
-    exist yet is created with the embedded demo dataset, so *Run All* works on a fresh clone.
+    ...) replace the area's outcome settings. A demo folder that does not exist yet
+    (``demo-data``, ``demo-data-<area>`` or a service subfolder of it:
+    :func:`evallib.synthetic.demo.demo_folder`) is created with the area's demo dataset, so
+    *Run All* works on a fresh clone.
     The dataset is validated once and then read from a snapshot (:mod:`evallib.snapshot`)
     while its files are unchanged.
     """
     folder = Path(data_dir)
     params = load_area(area)
-    if not folder.exists() and folder.name == "demo-data":
-        from evallib.synthetic.demo import write_demo
+    if not folder.exists():
+        from evallib.synthetic.demo import demo_folder, write_demo
 
-        write_demo(folder, area=area)
+        root = demo_folder(folder, area)
+        if root is not None:
+            write_demo(root, area=area)
     ds = load_validated(folder, params)   # validated once per run, then read from a snapshot
     if notebook:
         problems = needs_problems(ds, [notebook_needs(notebook)])
