@@ -390,10 +390,8 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
 
 def _demo_root(folder: Path, area: str) -> Path | None:
     """The area's demo folder that ``folder`` is, or is a service subfolder of (``None`` if neither)."""
-    try:
-        from evallib.synthetic.demo import demo_folder
-    except ModuleNotFoundError:
-        return None
+    from evallib.synthetic.folders import demo_folder
+
     return demo_folder(folder, area)
 
 

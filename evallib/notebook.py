@@ -105,7 +105,7 @@ def load_for_notebook(data_dir: str, area: str, *, notebook: str | None = None,
     they are not met. ``outcome_overrides`` (window_months, waiting_months, index_date,
     ...) replace the area's outcome settings. A demo folder that does not exist yet
     (``demo-data``, ``demo-data-<area>`` or a service subfolder of it:
-    :func:`evallib.synthetic.demo.demo_folder`) is created with the area's demo dataset, so
+    :func:`evallib.synthetic.folders.demo_folder`) is created with the area's demo dataset, so
     *Run All* works on a fresh clone.
     The dataset is validated once and then read from a snapshot (:mod:`evallib.snapshot`)
     while its files are unchanged.
@@ -113,7 +113,8 @@ def load_for_notebook(data_dir: str, area: str, *, notebook: str | None = None,
     folder = Path(data_dir)
     params = load_area(area)
     if not folder.exists():
-        from evallib.synthetic.demo import demo_folder, write_demo
+        from evallib.synthetic.demo import write_demo
+        from evallib.synthetic.folders import demo_folder
 
         root = demo_folder(folder, area)
         if root is not None:

@@ -55,6 +55,7 @@ from evallib.synthetic._timeline import (
     waits,
     weighted_pick,
 )
+from evallib.synthetic.folders import demo_folder
 from evallib.synthetic.model import (
     TrueEffects,
     completion_probability,
@@ -1116,21 +1117,6 @@ def write_dataset(tables: dict[str, pd.DataFrame], meta: dict, out_dir: str | Pa
     (out / "dataset.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100),
                                       encoding="utf-8")
     return out
-
-
-def demo_folder(folder: str | Path, area: str) -> Path | None:
-    """The folder to write ``area``'s demo into, when ``folder`` is one of its demo folders by name.
-
-    ``demo-data`` (the default demo folder), ``demo-data-<area>`` (an area's own), or a
-    service's subfolder of it (``demo-data-derbyshire/changes``, written with the area's
-    demo); ``None`` for any other folder, which must never be filled with demo data.
-    """
-    folder = Path(folder)
-    if folder.name in ("demo-data", f"demo-data-{area}"):
-        return folder
-    if folder.parent.name == f"demo-data-{area}":
-        return folder.parent
-    return None
 
 
 def write_demo(out_dir: str | Path, area: str = "leicestershire", seed: int = DEFAULT_SEED, *,
