@@ -351,7 +351,8 @@ def suppress(
     withheld : iterable of cells, optional
         Cells hidden from the start whatever their value (reason ``"withheld"``): counts
         that are never published but tie published cells together (the people in one
-        analysis and not in another), or cells a report decided not to show.
+        analysis and not in another). They are unknowns to the attacker; one needs the
+        guarantee itself only if it holds a count from 1 to ``threshold - 1``.
     priority : mapping of cell to int, optional
         Cells with a higher priority are chosen as complementary cells last (default 0):
         a report's headline figures, say.
@@ -390,7 +391,14 @@ def suppress(
         reasons[_primary_mask(problem.values, rule.threshold)] = _PRIMARY
     reasons[forced] = _WITHHELD
     if rule.active or forced:
-        _protect(problem, reasons, rule.protection)
+        # A withheld cell needs protecting only if it is itself small: a count never
+        # published (the people in one analysis and not another) may follow from what is
+        # shown when it is large, but it stays an unknown for everything else.
+        exempt = np.zeros(problem.n_cells, dtype=bool)
+        exempt[forced] = True
+        if rule.active:
+            exempt &= ~_primary_mask(problem.values, rule.threshold)
+        _protect(problem, reasons, rule.protection, exempt)
 
     hidden = reasons != _SHOWN
     shown_values = rule.round_counts(problem.values.astype(np.int64))
@@ -612,11 +620,13 @@ def _primary_mask(values: np.ndarray, threshold: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-def _protect(problem: _Problem, reasons: np.ndarray, protection: int) -> None:
-    """Add secondary suppressions in place until the LP audit passes."""
+def _protect(problem: _Problem, reasons: np.ndarray, protection: int, exempt: np.ndarray | None = None) -> None:
+    """Add secondary suppressions in place until the LP audit passes (``exempt`` cells need not)."""
     while True:
-        _close(problem, reasons)
+        _close(problem, reasons, exempt)
         failing = _unprotected(problem, reasons != _SHOWN, protection)
+        if exempt is not None:
+            failing = [k for k in failing if not exempt[k]]
         if not failing:
             return
         touched: set[int] = set()
@@ -642,7 +652,7 @@ def _candidate_key(problem: _Problem, k: int, fixes: int = 0) -> tuple:
     return (int(problem.priority[k]), v == 0, bool(problem.is_total[k]), -fixes, v, k)
 
 
-def _close(problem: _Problem, reasons: np.ndarray) -> None:
+def _close(problem: _Problem, reasons: np.ndarray, exempt: np.ndarray | None = None) -> None:
     """Greedy fixpoint: hide pair partners, and give every equation with exactly one
     hidden cell a second one (otherwise that cell is the total minus the rest).
 
@@ -663,6 +673,8 @@ def _close(problem: _Problem, reasons: np.ndarray) -> None:
         changed = False
         for cells in problem.equations:
             if hidden[cells].sum() != 1:
+                continue
+            if exempt is not None and exempt[cells[hidden[cells]]].all():
                 continue
             candidates = [int(c) for c in cells[~hidden[cells]]]
             best = min(candidates, key=lambda c: _candidate_key(problem, c, fixes(c)))

@@ -567,12 +567,16 @@ def test_together_hides_the_complement_group():
     assert s.reasons["n"].tolist() == ["pair", "primary", ""]
 
 
-def test_withheld_cell_is_protected_like_a_small_one():
+def test_withheld_cell_is_protected_when_small():
     # main 39, second analysis 41 = 39 + 2 people never published: 41 - 39 would give the 2 away
     t = pd.DataFrame({"n": [39, 2, 41]}, index=["main", "extra", "second"])
-    s = suppress(t, DisclosureRule(threshold=0), count_columns=["n"],
-                 equations=[(("second", "n"), [("main", "n"), ("extra", "n")])], withheld=[("extra", "n")])
+    eq = [(("second", "n"), [("main", "n"), ("extra", "n")])]
+    s = suppress(t, DisclosureRule(), count_columns=["n"], equations=eq, withheld=[("extra", "n")])
     assert s.reasons.loc["extra", "n"] == "withheld" and s.mask["n"].sum() == 2
+    # 20 more people: nothing small to protect, both sizes shown, the 20 still unpublished
+    t.loc["extra", "n"], t.loc["second", "n"] = 20, 59
+    s = suppress(t, DisclosureRule(), count_columns=["n"], equations=eq, withheld=[("extra", "n")])
+    assert s.mask["n"].tolist() == [False, True, False]
 
 
 def test_priority_keeps_the_headline_shown():

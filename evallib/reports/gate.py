@@ -271,7 +271,8 @@ class Gate:
                 together.append([(k, "n") for k in ks])
         rule = replace(self.rule, protection=protection_width(self.rule))
         return suppress(table, rule, count_columns=["n"], equations=equations, inequalities=les,
-                        together=together, withheld=[(k, "n") for k in keys if k in self.latents],
+                        together=together,
+                        withheld=[(k, "n") for k in keys if k in self.latents] if self.rule.active else [],
                         priority={(k, "n"): p for k, p in self.priorities.items() if k in inside})
 
 
@@ -375,7 +376,7 @@ class Publication:
         that a count is small).
         """
         g = self.gate
-        counts = {k: (None if pd.isna(v) else int(v)) for k, v in self.published.items()}
+        counts = {k: (None if pd.isna(v) else int(v)) for k, v in self.published.items() if k not in g.latents}
         return {
             "report": g.report,
             "threshold": g.rule.threshold if g.rule.active else 0,

@@ -363,12 +363,12 @@ def build_report(pool: Pool, variant: str = "any") -> PooledReport:
 
     # adjusted: propensity weighting over the pool with area as a covariate (like with like)
     extra = ("area",) if len(pool.areas) > 1 else ()
-    out.adjusted = _adjusted.adjusted_estimates(pool.evaluation(), variant, extra_covariates=extra)
+    out.adjusted = _adjusted.unpublished_estimates(pool.evaluation(), variant, extra_covariates=extra)
     g.stat("pooled.adjusted", out.adjusted, about=all_about)
-    out.tte = _tte.time_to_event(pool.evaluation(), variant)
+    out.tte = _tte.unpublished(pool.evaluation(), variant)
     g.stat("pooled.tte", out.tte, about=["all.n1", "all.n0"])
     for s in pool.strata:
-        out.by_area_tte[s.key] = _tte.time_to_event(s.ev, variant)
+        out.by_area_tte[s.key] = _tte.unpublished(s.ev, variant)
         g.stat(f"{s.key}.tte", out.by_area_tte[s.key], about=row_about(s.key))
     out.pub = g.protect()
     return out

@@ -28,7 +28,7 @@ from evallib.cohorts import COMPLETED
 from evallib.figures import GROUP_COLOURS, house_style
 from evallib.reports.evaluation.core import Evaluation
 
-__all__ = ["ADJUSTMENT_COVARIATES", "Adjusted", "adjusted_estimates", "balance_display", "overlap_figure",
+__all__ = ["ADJUSTMENT_COVARIATES", "Adjusted", "adjusted_estimates", "unpublished_estimates", "balance_display", "overlap_figure",
            "adjusted_table", "conclusion_sentence"]
 
 #: Candidate covariates, used when present and not constant: (column, label).
@@ -51,6 +51,7 @@ class Adjusted:
     messages: list[str] = field(default_factory=list)
     propensity_data: pd.DataFrame | None = field(default=None, repr=False)
     propensity_covariates: list[str] = field(default_factory=list)
+    withheld: bool = False
 
     @property
     def significant_logistic(self) -> bool | None:
@@ -81,13 +82,45 @@ def _analysis_frame(ev: Evaluation, variant: str, extra: tuple[str, ...] = ()) -
     return complete, covs, len(a) - len(complete)
 
 
+WITHHELD = ("Adjusted estimates are not shown: a group compared is too small to publish, so no statistic "
+            "about it is.")
+
+
 def adjusted_estimates(ev: Evaluation, variant: str = "any", extra_covariates: tuple[str, ...] = ()) -> Adjusted:
-    """Fit both adjusted models for one outcome; failures become plain-English messages.
+    """Both adjusted models for one outcome, as published by the report's gate.
+
+    When a compared group is hidden the estimates are withheld (``withheld`` is true and
+    the one message says so), in every section and in the summary alike.
+    ``extra_covariates``: see :func:`unpublished_estimates`.
+    """
+    raw = unpublished_estimates(ev, variant, extra_covariates)
+    if ev.publication().has_stat(f"adjusted.{variant}"):
+        return raw
+    return Adjusted(variant, raw.covariates, raw.n_used, raw.n_missing_covariates, messages=[WITHHELD],
+                    withheld=True)
+
+
+def register(g, ev: Evaluation, variant: str = "any") -> None:
+    """The adjusted estimates (and balance, overlap) are about both compared groups."""
+    g.stat(f"adjusted.{variant}", None, about=["n.completed", "n.not_completed"])
+
+
+def unpublished_estimates(ev: Evaluation, variant: str = "any", extra_covariates: tuple[str, ...] = ()) -> Adjusted:
+    """Both adjusted models, not yet through a gate: for a report that registers them with its own.
 
     ``extra_covariates`` are further columns of the analysed frame to adjust for (the
-    pooled report adds ``area``, so that areas are compared like with like).
+    pooled report adds ``area``, so that areas are compared like with like). Computed
+    once per evaluation.
     """
-    data, covs, n_missing = _analysis_frame(ev, variant, tuple(extra_covariates))
+    key = ("adjusted", variant, tuple(extra_covariates))
+    if key not in ev._cache:
+        ev._cache[key] = _fit(ev, variant, tuple(extra_covariates))
+    return ev._cache[key]
+
+
+def _fit(ev: Evaluation, variant: str, extra: tuple[str, ...] = ()) -> Adjusted:
+    """Fit both adjusted models for one outcome; failures become plain-English messages."""
+    data, covs, n_missing = _analysis_frame(ev, variant, extra)
     out = Adjusted(variant, covs, len(data), n_missing)
     n1 = int(data["completed"].sum())
     n0 = len(data) - n1
@@ -173,9 +206,19 @@ def adjusted_table(ev: Evaluation, unadjusted, adj: Adjusted) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def conclusion_sentence(unadjusted, adj: Adjusted) -> str:
-    """Whether adjustment changed the conclusion (significant or not, and the direction)."""
+def conclusion_sentence(unadjusted, adj: Adjusted, tte=None) -> str:
+    """Whether adjustment changed the conclusion (significant or not, and the direction).
+
+    ``tte`` (:func:`~evallib.reports.evaluation.time_to_event.time_to_event`), when given,
+    lets the sentence mention the Cox model's adjusted hazard ratio, so that the summary
+    never says no adjusted estimate was made while section 5 shows one.
+    """
+    if adj.withheld:
+        return WITHHELD
     if adj.propensity is None and adj.logistic is None:
+        if tte is not None and tte.cox is not None:
+            return ("Neither adjusted estimate of the rate (logistic regression, propensity weighting) could be made; "
+                    "the Cox model's adjusted hazard ratio is in section 5.")
         return "No adjusted estimate could be made, so the unadjusted comparison stands alone, with its caveats."
     if unadjusted is None:
         return "The unadjusted comparison cannot be shown, so there is nothing to compare the adjusted estimates with."

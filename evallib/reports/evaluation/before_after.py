@@ -10,23 +10,17 @@ contrast this is descriptive: incidents often fall after a crisis that led to re
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from evallib import stats
 from evallib.cohorts import COMPLETED, GROUP_LABELS, NOT_COMPLETED
-from evallib.disclosure import suppress
 from evallib.reports.evaluation.core import Evaluation
 
 __all__ = ["before_after_table"]
 
 
-def before_after_table(ev: Evaluation) -> pd.DataFrame:
-    """One row per group and span: people, incidents before/after, per person, rate ratio.
-
-    Counts of people and of incidents pass disclosure control; a row whose counts are
-    hidden shows no rates either.
-    """
+def _rows(ev: Evaluation) -> list[dict]:
+    """Per group and span: people followed, incidents before and after, and the rate ratio."""
     rows = []
     f = ev.analysed()   # the people analysed, as in every section of the report
     for months in ev.settings.before_after_months:
@@ -35,39 +29,57 @@ def before_after_table(ev: Evaluation) -> pd.DataFrame:
             before = sub[f"da_before_{months}m"].astype(float).to_numpy()
             after = sub[f"da_after_{months}m"].astype(float).to_numpy()
             row = {"group": g, "months": months, "people": len(sub), "before": int(before.sum()),
-                   "after": int(after.sum()), "rate_ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                   "p_value": np.nan}
+                   "after": int(after.sum()), "ratio": None}
             if len(sub) >= 2 and before.sum() + after.sum() > 0:
                 try:
                     r = stats.paired_rate_ratio(before, after)
-                    row.update(rate_ratio=r.rate_ratio, ci_low=r.rate_ratio_ci[0], ci_high=r.rate_ratio_ci[1],
-                               p_value=r.p_value)
+                    row["ratio"] = (r.rate_ratio, r.rate_ratio_ci[0], r.rate_ratio_ci[1], r.p_value)
                 except stats.StatsError:
                     pass
             rows.append(row)
-    t = pd.DataFrame(rows)
-    t.index = [f"{r.group}-{r.months}" for r in t.itertuples()]
-    s = suppress(t, ev.rule, count_columns=["people", "before", "after"])
-    shown = s.values
-    hidden = s.mask.any(axis=1)
-    out = pd.DataFrame({
-        "Group": [GROUP_LABELS[g] for g in t["group"]],
-        "Span": [f"{m} months" for m in t["months"]],
-        "People followed": s.display()["people"],
-        "Incidents before": s.display()["before"],
-        "Incidents after": s.display()["after"],
-    })
-    per_before = shown["before"].astype("Float64") / shown["people"].astype("Float64")
-    per_after = shown["after"].astype("Float64") / shown["people"].astype("Float64")
-    out["Per person before"] = [_fmt(v, h) for v, h in zip(per_before, hidden, strict=True)]
-    out["Per person after"] = [_fmt(v, h) for v, h in zip(per_after, hidden, strict=True)]
-    out["Rate ratio after/before (95% CI)"] = [
-        "[c]" if h else ("not estimable" if pd.isna(rr) else f"{rr:.2f} ({lo:.2f} to {hi:.2f})")
-        for rr, lo, hi, h in zip(t["rate_ratio"], t["ci_low"], t["ci_high"], hidden, strict=True)]
-    return out.reset_index(drop=True)
+    return rows
+
+
+def register(g, ev: Evaluation) -> None:
+    """People followed (at most their group), incidents before and after, and the ratio: all about the group."""
+    g.section = "before_after"
+    for r in _rows(ev):
+        k = f"ba.{r['months']}.{r['group']}"
+        group = f"n.{r['group']}"
+        g.add(f"{k}.people", r["people"], about=[group])
+        g.le(f"{k}.people", group)
+        g.add(f"{k}.before", r["before"], about=[group, f"{k}.people"])
+        g.add(f"{k}.after", r["after"], about=[group, f"{k}.people"])
+        g.stat(f"{k}.ratio", r["ratio"], about=[group, f"{k}.people", f"{k}.before", f"{k}.after"])
+
+
+def before_after_table(ev: Evaluation) -> pd.DataFrame:
+    """One row per group and span: people, incidents before/after, per person, rate ratio.
+
+    Every number comes from the report's gate: a row of a hidden group, or whose
+    counts are hidden, shows no count, rate or ratio (not even a zero).
+    """
+    pub = ev.publication()
+    out = []
+    for months in ev.settings.before_after_months:
+        for g in (COMPLETED, NOT_COMPLETED):
+            k = f"ba.{months}.{g}"
+            people, before, after = (pub.count(f"{k}.{c}") for c in ("people", "before", "after"))
+            hidden = None in (people, before, after)
+            ratio = pub.stat(f"{k}.ratio")
+            out.append({
+                "Group": GROUP_LABELS[g], "Span": f"{months} months",
+                "People followed": pub.text(f"{k}.people"), "Incidents before": pub.text(f"{k}.before"),
+                "Incidents after": pub.text(f"{k}.after"),
+                "Per person before": _fmt(None if hidden or not people else before / people, hidden),
+                "Per person after": _fmt(None if hidden or not people else after / people, hidden),
+                "Rate ratio after/before (95% CI)": "[c]" if hidden else (
+                    "not estimable" if ratio is None else f"{ratio[0]:.2f} ({ratio[1]:.2f} to {ratio[2]:.2f})"),
+            })
+    return pd.DataFrame(out)
 
 
 def _fmt(v, hidden) -> str:
     if hidden:
         return "[c]"
-    return "" if pd.isna(v) else f"{float(v):.2f}"
+    return "" if v is None else f"{float(v):.2f}"

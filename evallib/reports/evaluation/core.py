@@ -18,9 +18,10 @@ import pandas as pd
 import evallib
 from evallib import stats
 from evallib.cohorts import COMPLETED, GROUP_LABELS, NOT_COMPLETED, Cohort, build_cohort
-from evallib.disclosure import DisclosureRule, suppress
+from evallib.disclosure import DisclosureRule
 from evallib.outcomes.reoffending import OUTCOME_LABELS, countable_flow, evaluation_frame
 from evallib.params import OutcomeSettings, Period, parse_period
+from evallib.reports.gate import Gate, Publication
 from evallib.schemas import Dataset
 
 __all__ = [
@@ -58,6 +59,20 @@ class Evaluation:
         """
         f = self.frame
         return f[f["group"].isin(COMPARED) & f["countable"].fillna(False).astype(bool)]
+
+    def publication(self) -> Publication:
+        """Every number the report publishes, protected once (:mod:`evallib.reports.gate`).
+
+        Built on first use (the statistics of every section are computed and registered,
+        then protected together) and cached: every section, figure and ``results.json``
+        reads from it, so a count hidden in one is hidden in all and nothing about a
+        hidden group is shown anywhere.
+        """
+        if "publication" not in self._cache:
+            from evallib.reports.evaluation.register import build_publication
+
+            self._cache["publication"] = build_publication(self)
+        return self._cache["publication"]
 
 
 def disclosure_rule(ds: Dataset, suppress_below: int | None = None) -> DisclosureRule:
@@ -115,30 +130,81 @@ def rate_table(ev: Evaluation, variant: str = "any", alpha: float = 0.05) -> pd.
 
 
 def published_rate_table(ev: Evaluation, variant: str = "any") -> pd.DataFrame:
-    """:func:`rate_table` after disclosure control: what a report may show (see below)."""
-    key = ("rates", variant)
-    if key not in ev._cache:   # disclosure control solves LPs: do it once per report
-        ev._cache[key] = _published_rate_table(ev, variant)
-    return ev._cache[key].copy()
+    """:func:`rate_table` as published: counts hidden (``<NA>``) where the report's gate hides them.
 
-
-def _published_rate_table(ev: Evaluation, variant: str) -> pd.DataFrame:
-    """:func:`rate_table` after disclosure control: what a report may show.
-
-    The counts published are n, reoffenders and (implicitly, as n - reoffenders) those
-    who did not reoffend; all three are protected together, and a rate or interval is
-    shown only when its counts are.
+    The counts are n, reoffenders and (as n - reoffenders) those who did not reoffend,
+    protected with every other count of the report; a rate or interval is shown only
+    when its counts are.
     """
-    t = rate_table(ev, variant).set_index("group")
-    t["not_reoffending"] = t["n"] - t["reoffenders"]
-    s = suppress(t, ev.rule, count_columns=["reoffenders", "not_reoffending", "n"],
-                 column_totals={"n": ["reoffenders", "not_reoffending"]})
-    out = s.values.copy()
-    hidden = s.mask[["reoffenders", "n"]].any(axis=1)
+    pub = ev.publication()
+    rows = []
+    for g in COMPARED:
+        r = pub.stat(f"{variant}.rate.{g}") or {}
+        rows.append({"group": g, "label": GROUP_LABELS[g], "n": pub.count(f"n.{g}"),
+                     "reoffenders": pub.count(f"{variant}.reoffenders.{g}"),
+                     "rate": r.get("rate"), "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")})
+    out = pd.DataFrame(rows)
+    out["n"] = out["n"].astype("Int64")
+    out["reoffenders"] = out["reoffenders"].astype("Int64")
     for c in ("rate", "ci_low", "ci_high"):
-        out[c] = out[c].astype("Float64").mask(hidden)
-    out.attrs["footnote"] = s.footnote
-    return out.drop(columns=["not_reoffending"]).reset_index()
+        out[c] = pd.array([np.nan if v is None else v for v in out[c]], dtype="Float64")
+    out.attrs["footnote"] = ev.rule.footnote()
+    return out
+
+
+def register(g: Gate, ev: Evaluation) -> None:
+    """Register the record flow, the group sizes and the reoffending counts and comparisons.
+
+    The analysed completers and non-completers are the same counts (``n.completed``,
+    ``n.not_completed``) in the flow, the headline, table one and every other section,
+    and are declared compared groups: if one is hidden, so is the other, and every
+    count and statistic about them is withheld.
+    """
+    g.section = "flow"
+    f = ev.flow.reset_index(drop=True)
+    rns = int((ev.frame["group"] == "referred_not_started").sum())
+    keys = []
+    for i, r in f.iterrows():
+        key = f"flow.r{i}"
+        if r["step"] == "kept" and r["stage"] == "Completers analysed":
+            key = f"n.{COMPLETED}"
+        elif r["step"] == "kept" and r["stage"] == "Non-completers analysed":
+            key = f"n.{NOT_COMPLETED}"
+        elif r["step"] == "excluded" and str(r["reason"]).startswith("eligible, never started") and r["n"] == rns:
+            key = "n.referred_not_started"     # table one's third group: the same people
+        g.add(key, int(r["n"]), priority=1 if key.startswith("n.") else 0)
+        keys.append(key)
+    if "n.referred_not_started" not in g.values:
+        g.add("n.referred_not_started", rns)
+    for k in (f"n.{COMPLETED}", f"n.{NOT_COMPLETED}"):
+        if k not in g.values:
+            g.add(k, 0, priority=1)
+    stages = list(dict.fromkeys(f["stage"]))
+    starters = next((s for s in stages if s.startswith("Starters")), None)
+    feeds = {"People referred in the period or starting in it": [starters],
+             starters: ["Completers analysed", "Non-completers analysed"]}
+    for stage, nxt in feeds.items():
+        if stage not in stages or not all(n in stages for n in nxt):
+            continue
+        kept = [keys[i] for i in f.index[(f["stage"] == stage) & (f["step"] == "kept")]]
+        parts = [keys[i] for i in f.index[(f["stage"] == stage) & (f["step"] == "excluded")]]
+        parts += [keys[i] for i in f.index[f["stage"].isin(nxt) & (f["step"] == "kept")]]
+        if kept and g.values[kept[0]] == sum(g.values[k] for k in parts):
+            g.total(kept[0], parts)
+    g.together(f"n.{COMPLETED}", f"n.{NOT_COMPLETED}")
+    sizes = [f"n.{c}" for c in COMPARED]
+    for variant in OUTCOME_LABELS:
+        g.section = f"rates.{variant}"
+        t = rate_table(ev, variant).set_index("group")
+        for grp in COMPARED:
+            n, k = int(t.loc[grp, "n"]), int(t.loc[grp, "reoffenders"])
+            g.add(f"{variant}.reoffenders.{grp}", k, about=[f"n.{grp}"])
+            g.add(f"{variant}.not_reoffending.{grp}", n - k, about=[f"n.{grp}"])
+            g.total(f"n.{grp}", [f"{variant}.reoffenders.{grp}", f"{variant}.not_reoffending.{grp}"])
+            rate = None if not n else {k2: float(t.loc[grp, k2]) for k2 in ("rate", "ci_low", "ci_high")}
+            g.stat(f"{variant}.rate.{grp}", rate, about=[f"n.{grp}", f"{variant}.reoffenders.{grp}"])
+        g.stat(f"{variant}.comparison", ev.comparisons.get(variant),
+               about=[*sizes, *(f"{variant}.reoffenders.{c}" for c in COMPARED)])
 
 
 def results_json(ev: Evaluation) -> dict:
@@ -160,6 +226,7 @@ def _results_json(ev: Evaluation) -> dict:
         "settings": {**ev.settings.model_dump(), "suppression_threshold": ev.rule.threshold},
         "outcomes": {},
     }
+    pub = ev.publication()
     for variant, label in OUTCOME_LABELS.items():
         t = published_rate_table(ev, variant).set_index("group")
         entry = {"label": label, "groups": {}}
@@ -169,14 +236,18 @@ def _results_json(ev: Evaluation) -> dict:
                 "label": GROUP_LABELS[g], "n": _num(r["n"]), "reoffenders": _num(r["reoffenders"]),
                 "rate": _num(r["rate"]), "ci_low": _num(r["ci_low"]), "ci_high": _num(r["ci_high"]),
             }
-        cmp_ = ev.comparisons.get(variant)
-        if cmp_ is not None and not t[["n", "reoffenders"]].isna().any().any():
+        cmp_ = pub.stat(f"{variant}.comparison")
+        if cmp_ is not None:
             entry["difference"] = float(cmp_.difference)
             entry["difference_ci"] = [float(x) for x in cmp_.difference_ci]
             entry["p_value"] = float(cmp_.p_value)
             entry["test"] = cmp_.test
         out["outcomes"][variant] = entry
     out["headline"] = headline(out)
+    from evallib.reports.evaluation.register import published_statistics
+
+    out.update(published_statistics(ev))
+    out["disclosure"] = pub.record()
     return out
 
 
@@ -202,41 +273,37 @@ def _num(v):
 
 
 def published_flow(ev: Evaluation) -> pd.DataFrame:
-    """The record flow with small counts suppressed, protecting the flow's own sums.
+    """The record flow as published: every count from the report's gate.
 
-    The flow's arithmetic is declared to disclosure control (each stage's kept count is
-    the next stage's total plus its exclusions), so a hidden count cannot be recovered by
-    subtraction.
+    The flow's arithmetic (each stage's kept count is the next stage's total plus its
+    set-asides) is declared to the gate with the group sizes every other section shows,
+    so a hidden count cannot be recovered by subtraction from any of them.
     """
-    f = ev.flow.reset_index(drop=True).copy()
-    f.index = [f"r{i}" for i in range(len(f))]
-    stages = list(dict.fromkeys(f["stage"]))
-
-    def rows(stage, step):
-        return [(r, "n") for r in f.index[(f["stage"] == stage) & (f["step"] == step)]]
-
-    starters_stage = next(s for s in stages if s.startswith("Starters"))
-    # each stage's kept count = its exclusions + the stage(s) it feeds
-    feeds = {
-        "People referred in the period or starting in it": [starters_stage],
-        starters_stage: ["Completers analysed", "Non-completers analysed"],
-    }
-    equations = []
-    for stage, nxt in feeds.items():
-        if stage in stages and all(n in stages for n in nxt):
-            parts = rows(stage, "excluded") + [c for n in nxt for c in rows(n, "kept")]
-            equations.append((rows(stage, "kept")[0], parts))
-    valid = [e for e in equations if f.loc[e[0][0], "n"] == sum(f.loc[r, "n"] for r, _ in e[1])]
-    s = suppress(f, ev.rule, count_columns=["n"], equations=valid)
-    out = s.display()
+    pub = ev.publication()
+    keys = _flow_keys(ev)
+    out = ev.flow.reset_index(drop=True).copy()
+    out.index = [f"r{i}" for i in range(len(out))]
+    out["n"] = [pub.text(k) for k in keys]
     out["step"] = out["step"].map({"kept": "", "excluded": "set aside"})
     return out.rename(columns={"stage": "Stage", "step": "Step", "n": "People", "reason": "Reason"})
 
 
+def _flow_keys(ev: Evaluation) -> list[str]:
+    """The gate key of each row of the record flow (as :func:`register` names them)."""
+    g = ev.publication().gate
+    out = []
+    for i, r in ev.flow.reset_index(drop=True).iterrows():
+        key = f"flow.r{i}"
+        if key not in g.values:
+            key = {"Completers analysed": f"n.{COMPLETED}", "Non-completers analysed": f"n.{NOT_COMPLETED}"}.get(
+                r["stage"] if r["step"] == "kept" else "", "n.referred_not_started")
+        out.append(key)
+    return out
+
+
 def wording(ev: Evaluation, variant: str = "any"):
     """Justice Data Lab wording for one outcome, or ``None`` when its counts are not publishable."""
-    res = results_json(ev)["outcomes"][variant]
-    if "difference" not in res:
+    if ev.publication().stat(f"{variant}.comparison") is None:
         return None
     a = _group_counts(ev, variant)
     return stats.describe_comparison(

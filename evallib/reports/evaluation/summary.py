@@ -15,7 +15,6 @@ import pandas as pd
 
 from evallib import stats
 from evallib.cohorts import COMPLETED, NOT_COMPLETED
-from evallib.disclosure import suppress
 from evallib.present import interval, percent, pp_interval
 from evallib.reports.evaluation.core import (
     OUTCOME_LABELS,
@@ -28,18 +27,34 @@ from evallib.reports.evaluation.core import (
 __all__ = ["headline_table", "summary_markdown", "frequency"]
 
 
-def frequency(ev: Evaluation, variant: str = "any"):
-    """Proven reoffences per person in each group, and the exact rate ratio (completers / non)."""
+def _frequency_raw(ev: Evaluation, variant: str = "any"):
+    """Proven reoffences and people in each group, and the exact rate ratio (unpublished)."""
     a = ev.analysed(variant)
     counts = {g: int(a.loc[a["group"] == g, f"reoffences_{variant}"].astype(float).sum()) for g in
               (COMPLETED, NOT_COMPLETED)}
     people = {g: int((a["group"] == g).sum()) for g in (COMPLETED, NOT_COMPLETED)}
-    t = pd.DataFrame({"reoffences": counts, "people": people})
-    s = suppress(t, ev.rule, count_columns=["reoffences", "people"])
     result = None
-    if min(people.values()) > 0 and not s.mask.any().any():
+    if min(people.values()) > 0:
         result = stats.compare_rates(counts[COMPLETED], people[COMPLETED], counts[NOT_COMPLETED], people[NOT_COMPLETED])
-    return s, result
+    return counts, result
+
+
+def register(g, ev: Evaluation, variant: str = "any") -> None:
+    """Proven reoffences (events) per group, about the group; the rate ratio about both."""
+    g.section = f"frequency.{variant}"
+    counts, result = _frequency_raw(ev, variant)
+    for grp, k in counts.items():
+        g.add(f"freq.{variant}.reoffences.{grp}", k, about=[f"n.{grp}"])
+    keys = [f"freq.{variant}.reoffences.{grp}" for grp in counts] + [f"n.{grp}" for grp in counts]
+    g.stat(f"freq.{variant}.ratio", result, about=keys)
+
+
+def frequency(ev: Evaluation, variant: str = "any"):
+    """Proven reoffences and people per group as published (``None`` where hidden), and the rate ratio."""
+    pub = ev.publication()
+    t = {g: {"reoffences": pub.count(f"freq.{variant}.reoffences.{g}"), "people": pub.count(f"n.{g}")}
+         for g in (COMPLETED, NOT_COMPLETED)}
+    return t, pub.stat(f"freq.{variant}.ratio")
 
 
 def headline_table(ev: Evaluation, tte=None) -> pd.DataFrame:
@@ -58,14 +73,13 @@ def headline_table(ev: Evaluation, tte=None) -> pd.DataFrame:
             "p-value": "" if cmp_ is None else f"{cmp_.p_value:.3f}",
         })
         if variant == "any":
-            s, rr = frequency(ev, variant)
-            v = s.values
+            v, rr = frequency(ev, variant)
             cells = {}
             for g in (COMPLETED, NOT_COMPLETED):
-                if s.mask.loc[g].any():
+                k, m = v[g]["reoffences"], v[g]["people"]
+                if k is None or m is None:
                     cells[g] = "[c]"
                 else:
-                    k, m = int(v.loc[g, "reoffences"]), int(v.loc[g, "people"])
                     cells[g] = f"{k / m:.2f} per person (n = {m})" if m else "no people"
             rows.append({
                 "Measure": "Proven reoffences per person", "Completers": cells[COMPLETED],
@@ -73,7 +87,7 @@ def headline_table(ev: Evaluation, tte=None) -> pd.DataFrame:
                 "Difference": "[c]" if rr is None or not np.isfinite(rr.rate_ratio) else
                 f"ratio {rr.rate_ratio:.2f} ({rr.rate_ratio_ci[0]:.2f} to {rr.rate_ratio_ci[1]:.2f})",
                 "Significant": "-" if rr is None else ("yes" if rr.p_value <= 0.05 and min(
-                    v["reoffences"].astype(float)) >= 10 else "no"),
+                    x["reoffences"] for x in v.values()) >= 10 else "no"),
                 "p-value": "" if rr is None else f"{rr.p_value:.3f}",
             })
     if tte is not None and not tte.monthly.empty:

@@ -26,7 +26,7 @@ from evallib.figures import GROUP_COLOURS, house_style
 from evallib.reports.evaluation.adjusted import ADJUSTMENT_COVARIATES, _ordinal
 from evallib.reports.evaluation.core import Evaluation
 
-__all__ = ["TimeToEvent", "time_to_event", "km_figure", "at_risk_table", "km_alt", "time_to_event_text", "km_title"]
+__all__ = ["TimeToEvent", "time_to_event", "unpublished", "km_figure", "at_risk_table", "km_alt", "time_to_event_text", "km_title"]
 
 
 
@@ -40,6 +40,7 @@ class TimeToEvent:
     cox: pd.Series | None = None      # the 'completed' row of the adjusted Cox model
     events: int = 0
     messages: list[str] = field(default_factory=list)
+    published: bool = False          # True: counts already through the report's gate (time_to_event)
 
     @property
     def enough_events(self) -> bool:
@@ -57,7 +58,60 @@ def _frame(ev: Evaluation, variant: str) -> pd.DataFrame:
 
 
 def time_to_event(ev: Evaluation, variant: str = "any") -> TimeToEvent:
-    """Monthly Kaplan-Meier summaries per group, log-rank test and adjusted Cox model."""
+    """Monthly Kaplan-Meier summaries per group, log-rank test and adjusted Cox model, as published.
+
+    Everything comes through the report's gate: a group that is hidden has no curve and
+    no numbers at risk, and neither test is shown unless both groups are.
+    """
+    pub = ev.publication()
+    raw = unpublished(ev, variant)
+    monthly = raw.monthly.copy()
+    if not monthly.empty:
+        at_risk = []
+        for g, m in zip(monthly["group"], monthly["month"], strict=True):
+            key = f"km.{variant}.{g}.at_risk.{m}"
+            at_risk.append(pub.count(key) if key in pub.gate.values else None)   # only every 3 months is published
+        monthly["at_risk"] = pd.array(at_risk, dtype="Int64")
+        for g in monthly["group"].unique():
+            if not pub.has_stat(f"km.{variant}.{g}.curve"):
+                monthly.loc[monthly["group"] == g, ["survival", "ci_low", "ci_high"]] = pd.NA
+    out = TimeToEvent(variant, monthly, pub.stat(f"km.{variant}.logrank"), pub.stat(f"km.{variant}.cox"),
+                      raw.events, list(raw.messages), published=True)
+    if raw.logrank is not None and out.logrank is None or raw.cox is not None and out.cox is None:
+        out.messages = ["The tests are not shown: a group is too small to publish, so nothing about it is."]
+    return out
+
+
+def register(g, ev: Evaluation, variant: str = "any") -> None:
+    """Numbers still followed every 3 months (at most the group), the curves, the log-rank test and Cox."""
+    g.section = f"time_to_event.{variant}"
+    raw = unpublished(ev, variant)
+    sizes = [f"n.{COMPLETED}", f"n.{NOT_COMPLETED}"]
+    m = raw.monthly
+    for grp in (COMPLETED, NOT_COMPLETED):
+        group = f"n.{grp}"
+        sub = m[(m["group"] == grp) & (m["month"] % 3 == 0)] if not m.empty else m
+        prev = group
+        for month, n in zip(sub["month"], sub["at_risk"], strict=True):
+            key = g.add(f"km.{variant}.{grp}.at_risk.{month}", int(n), about=[group])
+            g.le(key, prev)
+            prev = key
+        g.stat(f"km.{variant}.{grp}.curve", None, about=[group])
+    g.stat(f"km.{variant}.logrank", raw.logrank, about=sizes)
+    g.stat(f"km.{variant}.cox", raw.cox, about=sizes)
+
+
+def unpublished(ev: Evaluation, variant: str = "any") -> TimeToEvent:
+    """The summaries not yet through a gate, for a report that registers them with its own
+    (the pooled report); computed once per evaluation."""
+    key = ("time_to_event", variant)
+    if key not in ev._cache:
+        ev._cache[key] = _compute(ev, variant)
+    return ev._cache[key]
+
+
+def _compute(ev: Evaluation, variant: str) -> TimeToEvent:
+    """Monthly Kaplan-Meier summaries per group, log-rank test and adjusted Cox model (unpublished)."""
     f = _frame(ev, variant)
     months = np.arange(0, ev.settings.window_months + 1)
     rows = []
@@ -112,15 +166,22 @@ def _cox(f: pd.DataFrame, messages: list[str]):
 
 
 def at_risk_table(tte: TimeToEvent, every: int = 3, rule=None) -> pd.DataFrame:
-    """Numbers still followed at every ``every`` months, per group, disclosure-controlled."""
+    """Numbers still followed at every ``every`` months, per group, as published by the report's gate.
+
+    From :func:`time_to_event` the numbers at risk are already disclosure-controlled
+    (``<NA>`` where hidden) and ``rule`` gives the symbol; from :func:`unpublished` (a
+    report with its own gate) they are suppressed here under ``rule``.
+    """
     m = tte.monthly
     if m.empty:
         return pd.DataFrame()
+    symbol = rule.symbol if rule is not None else "[c]"
     m = m[m["month"] % every == 0]
-    wide = m.pivot(index="group", columns="month", values="at_risk").astype(int)
+    wide = m.pivot(index="group", columns="month", values="at_risk")
+    if not tte.published and rule is not None:
+        wide = suppress(wide.astype(int), rule, count_columns=list(wide.columns)).values
+    wide = wide.apply(lambda c: [symbol if pd.isna(v) else f"{int(v):,}" for v in c])
     wide.columns = [f"{c} months" for c in wide.columns]
-    if rule is not None:
-        wide = suppress(wide, rule, count_columns=list(wide.columns)).display()
     wide.index = [GROUP_LABELS[g] for g in wide.index]
     return wide.reset_index(names="Still followed")
 
