@@ -62,7 +62,7 @@ from typing import Any
 import pandas as pd
 
 from evallib import stats
-from evallib.disclosure import DisclosureRule, suppress
+from evallib.disclosure import DisclosureRule, SuppressedTable, suppress
 
 __all__ = ["Gate", "Publication", "check_shared", "protection_width"]
 
@@ -100,6 +100,7 @@ class Gate:
         self.abouts: dict[str, tuple[str, ...]] = {}
         self.stats: dict[str, Any] = {}
         self.shared: dict[str, str] = {}
+        self.tables: dict[str, tuple[pd.DataFrame, tuple[str, ...]]] = {}
         self.section = "main"
 
     # -- registering -----------------------------------------------------------------------
@@ -112,6 +113,7 @@ class Gate:
         other.derived, other.latents = dict(self.derived), set(self.latents)
         other.priorities, other.abouts = dict(self.priorities), dict(self.abouts)
         other.stats, other.shared = dict(self.stats), dict(self.shared)
+        other.tables = dict(self.tables)
         other.section = self.section
         return other
 
@@ -196,6 +198,48 @@ class Gate:
     def share(self, key: str, shared_key: str) -> None:
         """Count ``key`` describes the same people as ``shared_key`` in other reports of the period."""
         self.shared[key] = shared_key
+
+    def add_table(self, name: str, table: pd.DataFrame, *, count_columns: Sequence[str],
+                  row_totals: Mapping[str, Sequence[str]] | None = None,
+                  column_totals: Mapping[str, Sequence[str]] | None = None,
+                  pairs: Sequence[tuple[str, str]] = (), nested: Sequence[tuple[str, str]] = (),
+                  equations: Sequence[tuple[tuple, Sequence[tuple]]] = ()) -> None:
+        """Register a whole table as section ``name``, with the relations :func:`~evallib.disclosure.suppress` takes.
+
+        Cell ``(row, column)`` gets the key ``name|row|column``; after :meth:`protect`,
+        :meth:`Publication.table` gives the table back as a
+        :class:`~evallib.disclosure.SuppressedTable`, so a report laid out from
+        ``suppress`` results keeps its layout code. ``pairs`` are shown or hidden
+        together and also mean numerator <= denominator.
+        """
+        self.section = name
+        cols = list(count_columns)
+
+        def key(row, col) -> str:
+            return f"{name}|{row}|{col}"
+
+        self.tables[name] = (table.copy(), tuple(cols))
+        for row in table.index:
+            for col in cols:
+                self.add(key(row, col), int(table.loc[row, col]))
+        for group, members in (row_totals or {}).items():
+            members = [members] if isinstance(members, str) else list(members)
+            if members == [group]:
+                continue
+            for col in cols:
+                self.total(key(group, col), [key(m, col) for m in members])
+        for total, members in (column_totals or {}).items():
+            for row in table.index:
+                self.total(key(row, total), [key(row, m) for m in members])
+        for num, den in pairs:
+            for row in table.index:
+                self.le(key(row, num), key(row, den))
+                self.together(key(row, num), key(row, den))
+        for part, whole in nested:
+            for row in table.index:
+                self.le(key(row, part), key(row, whole))
+        for (row, col), members in equations:
+            self.total(key(row, col), [key(r, c) for r, c in members])
 
     # -- protecting ------------------------------------------------------------------------
     def protect(self) -> Publication:
@@ -366,6 +410,20 @@ class Publication:
         if not (self.shown(num) and self.shown(den)):
             return self.rule.symbol
         return f"{self.text(num)} of {self.text(den)}"
+
+    def table(self, name: str) -> SuppressedTable:
+        """A table registered with :meth:`Gate.add_table`, as published (for layout code)."""
+        frame, cols = self.gate.tables[name]
+        values = frame.copy()
+        reasons = {}
+        for col in cols:
+            keys = [f"{name}|{row}|{col}" for row in frame.index]
+            values[col] = self.published.reindex(keys).to_numpy()
+            values[col] = values[col].astype("Int64")
+            reasons[col] = pd.array([self.reasons.get(k, "") or ("withheld" if pd.isna(self.published[k]) else "")
+                                     for k in keys], dtype="str")
+        return SuppressedTable(values=values, reasons=pd.DataFrame(reasons, index=frame.index), rule=self.rule,
+                               count_columns=cols)
 
     def record(self) -> dict[str, Any]:
         """The ``disclosure`` block of ``results.json``: what an independent audit needs.

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -103,7 +103,8 @@ def _register_base(p: pd.DataFrame, rule: DisclosureRule) -> Gate:
     """Every count the report publishes except the DASH ones (see :func:`_dash_views`)."""
     c = Gate(rule, report="partner_outcomes")
     c.section = "engagement"
-    c.add("offered", len(p))
+    c.add("offered", len(p), priority=1)
+    c.share("offered", "partners.offered")   # the service tables and the quarterly return publish it too
 
     # -- engagement ------------------------------------------------------------------
     contact = p["contact_made"].astype("boolean").map({True: "yes", False: "no"}, na_action="ignore")
@@ -111,6 +112,7 @@ def _register_base(p: pd.DataFrame, rule: DisclosureRule) -> Gate:
     c.total("offered", ["contact.yes", "contact.no", "contact.nr"])
     engaged = _engaged(p)
     c.add("engaged.yes", int(engaged.sum()))
+    c.share("engaged.yes", "partners.engaged")
     c.add("engaged.no", int((~engaged).sum()))
     c.total("offered", ["engaged.yes", "engaged.no"])
     c.add_many("support", _counts(p["support"], ("declined", "single", "multiple", "nr")))
@@ -406,6 +408,7 @@ class PartnerReport:
     cross_table: dict[tuple[str, str], int | None]
     derived: dict[str, tuple[str, ...]]
     relations: tuple[tuple[str, tuple[str, ...]], ...]
+    disclosure: dict = field(default_factory=dict)
 
     # -- access to published cells ----------------------------------------------------------
     def shown(self, key: str) -> bool:
@@ -551,6 +554,7 @@ def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *
         partners_supplied=partners_supplied, raw=raw, published=published, reasons=reasons,
         dash_views=tuple(level), cross_table=cross, derived=cells.derived,
         relations=tuple(dict.fromkeys((t, tuple(m)) for _, t, m in cells.sums)),
+        disclosure=pub.record(),
     )
 
 
@@ -1202,4 +1206,5 @@ def results(r: PartnerReport) -> dict[str, Any]:
                     for d, label in ((c.removeprefix("outcome_"), lab) for c, lab in DOMAINS.items())},
         "children": {"people": r.count("ch.people"), "with_children": rate("ch.with", "ch.known"),
                      "number_unknown": rate("ch.unknown", "ch.people"), "children_known": r.count("ch.children")},
+        "disclosure": r.disclosure,
     }

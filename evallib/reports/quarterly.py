@@ -44,8 +44,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evallib.disclosure import DisclosureRule, suppress
+from evallib.disclosure import DisclosureRule
 from evallib.params import AreaParams, Period, parse_period
+from evallib.reports.gate import Gate
 from evallib.schemas import TABLES, Dataset
 
 __all__ = [
@@ -305,6 +306,7 @@ class QuarterlyReturn:
     sections: tuple[ReturnSection, ...]
     warnings: tuple[str, ...] = ()
     fingerprint: str = ""
+    disclosure: dict = field(default_factory=dict, compare=False)
 
     # -- access
     def rows(self) -> Iterator[tuple[ReturnSection, ReturnRow]]:
@@ -893,38 +895,44 @@ def quarterly_return(dataset: Dataset, quarter: str | Period, *,
         ("partners.contacted", ["partners.declined", "partners.single", "partners.multiple"]),
         *eq_caseload, *eq_outcomes, *eq_delivered, *eq_statements,
     ]
-    built = _publish(sections, equations, rule)
+    built, record = _publish(sections, equations, rule)
     warnings = []
     if dataset.meta.extract_date < period.end:
         warnings.append(f"The records were extracted on {_long_date(dataset.meta.extract_date)}, before the end of "
                         "the quarter: the return is incomplete.")
     return QuarterlyReturn(area=area.name, area_name=area.display_name, period=period, last_working_day=lwd,
                            extract_date=dataset.meta.extract_date, rule=rule, sections=built,
-                           warnings=tuple(warnings), fingerprint=dataset.fingerprint)
+                           warnings=tuple(warnings), fingerprint=dataset.fingerprint, disclosure=record)
 
 
 def _publish(sections: list[_SectionSpec], equations: Sequence[tuple[str, list[str]]],
-             rule: DisclosureRule) -> tuple[ReturnSection, ...]:
-    """Disclosure control over every count at once, then rates and averages from what is shown."""
+             rule: DisclosureRule) -> tuple[tuple[ReturnSection, ...], dict]:
+    """Every count through the report's gate at once, then rates and averages from what is shown.
+
+    Returns the sections and the gate's record (the ``disclosure`` block of ``results.json``).
+    """
     specs = {s.key: s for sec in sections for s in sec.specs}
     counts = [s for s in specs.values() if s.unit == "count" and s.available]
-    table = pd.DataFrame({"value": [int(s.raw) for s in counts]}, index=[s.key for s in counts])
+    gate = Gate(rule, report="quarterly_return")
+    gate.section = "return"
+    for s in counts:
+        gate.add(s.key, int(s.raw))
     usable = {s.key for s in counts}
-    eqs = []
     for total, members in equations:
         members = [m for m in members if m in usable]
         if total in usable and members:
-            eqs.append(((total, "value"), [(m, "value") for m in members]))
-    st = suppress(table, rule, count_columns=["value"], equations=eqs)
-    shown = st.values["value"]
-    hidden = st.mask["value"]
+            gate.total(total, members)
+    for key, shared in _SHARED.items():
+        if key in usable:
+            gate.share(key, shared)
+    pub = gate.protect()
 
     def count_state(key: str) -> tuple[int | None, str]:
         if key not in usable:
             return None, "not_available"
-        if hidden[key]:
+        if not pub.shown(key):
             return None, "suppressed"
-        return int(shown[key]), "shown"
+        return pub.count(key), "shown"
 
     def text_of(status: str, value, unit: str) -> str:
         if status == "suppressed":
@@ -970,7 +978,12 @@ def _publish(sections: list[_SectionSpec], equations: Sequence[tuple[str, list[s
                                   n_text=n_text or "", total=s.total, line=s.line,
                                   line_label=s.line_label, column=s.column))
         out.append(ReturnSection(sec.key, sec.title, tuple(rows), sec.note, sec.columns))
-    return tuple(out)
+    return tuple(out), pub.record()
+
+
+#: Counts of the return that describe the same people as counts of other reports of the
+#: same period (:func:`evallib.reports.gate.check_shared`): partners offered support.
+_SHARED = {"partners.offered": "partners.offered"}
 
 
 # --------------------------------------------------------------------------- workbook

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evallib import tables
-from evallib.disclosure import DisclosureRule, SuppressedTable, suppress
+from evallib.disclosure import DisclosureRule, SuppressedTable
 from evallib.params import AreaParams, Period, parse_period
+from evallib.reports.gate import Gate, Publication
 from evallib.schemas import Dataset
 
 __all__ = ["PublishedTable", "publish_all", "publish", "TITLES", "title_for", "definitions_markdown",
-           "cover_html", "headline"]
+           "cover_html", "headline", "disclosure_record"]
 
 TITLES = {
     "referrals": "Referrals received, eligible and self-motivated (of the eligible)",
@@ -94,20 +95,24 @@ def _tidy(s: SuppressedTable, index_name: str = "district") -> pd.DataFrame:
 
 
 def publish(name: str, raw: pd.DataFrame, area: AreaParams, rule: DisclosureRule) -> PublishedTable:
-    """Protect one raw table from :mod:`evallib.tables` and lay it out for publication."""
+    """Protect one raw table from :mod:`evallib.tables` on its own and lay it out for publication.
+
+    A report publishes its tables through one gate (:func:`publish_all`); this is for a
+    table shown alone.
+    """
+    gate = Gate(rule, report="service_outputs")
+    ctx = _register(gate, name, raw, area)
+    return _layout(name, ctx, gate.protect(), area, rule)
+
+
+def _register(g: Gate, name: str, raw: pd.DataFrame, area: AreaParams) -> dict:
+    """Register one table's cells and the relations a reader could use against it; returns the layout's inputs."""
     groups = _groups(area)
-    title = title_for(name, area)
     if name == "referrals":
         t = raw.set_index("district")
-        s = suppress(t, rule, count_columns=["received", "eligible", "self_motivated"], row_totals=groups,
-                     nested=[("eligible", "received"), ("self_motivated", "eligible")])
-        disp = pd.DataFrame({"District": t.index, "Referrals received": s.display()["received"].to_numpy(),
-                             "Eligible referrals": s.display()["eligible"].to_numpy()})
-        with_pct = s.count_rate("self_motivated", "eligible").to_numpy()
-        plain = s.display()["self_motivated"].to_numpy()
-        disp["Self-motivated (of eligible)"] = [w if _is_group(area, r) else p
-                                                for r, w, p in zip(t.index, with_pct, plain, strict=True)]
-        return PublishedTable(name, title, _tidy(s), disp, s.footnote)
+        g.add_table(name, t, count_columns=["received", "eligible", "self_motivated"], row_totals=groups,
+                    nested=[("eligible", "received"), ("self_motivated", "eligible")])
+        return {"t": t}
     if name == "completions":
         wide = raw.pivot(index="district", columns="programme", values=["completed", "ended"])
         wide = wide.reindex([r for r, _ in area.report_rows()])
@@ -117,14 +122,75 @@ def publish(name: str, raw: pd.DataFrame, area: AreaParams, rule: DisclosureRule
             flat[f"{p}|completed"] = wide[("completed", p)].astype(int)
             flat[f"{p}|ended"] = wide[("ended", p)].astype(int)
         # The group's completion rate on interventions (awareness programmes apart) is
-        # published too, so it is protected in the same call as the cells it sums.
+        # published too, so it is protected with the cells it sums.
         interventions = [p for p in programmes if area.programmes[p].role != "awareness"]
         flat["interventions|completed"] = flat[[f"{p}|completed" for p in interventions]].sum(axis=1)
         flat["interventions|ended"] = flat[[f"{p}|ended" for p in interventions]].sum(axis=1)
-        s = suppress(flat, rule, count_columns=list(flat.columns), row_totals=groups,
-                     pairs=[(f"{p}|completed", f"{p}|ended") for p in [*programmes, "interventions"]],
-                     column_totals={f"interventions|{k}": [f"{p}|{k}" for p in interventions]
-                                    for k in ("completed", "ended")})
+        g.add_table(name, flat, count_columns=list(flat.columns), row_totals=groups,
+                    pairs=[(f"{p}|completed", f"{p}|ended") for p in [*programmes, "interventions"]],
+                    column_totals={f"interventions|{k}": [f"{p}|{k}" for p in interventions]
+                                   for k in ("completed", "ended")})
+        return {"flat": flat, "programmes": programmes}
+    if name in PAIRS:
+        num, den = PAIRS[name]
+        t = raw.set_index("district")
+        g.add_table(name, t, count_columns=[num, den], row_totals=groups, pairs=[(num, den)])
+        if name == "partner_engagement":
+            # all partners offered (and engaged) in the period: published by the partner
+            # outcomes report of the same period, so declared here as a total too
+            tops = [r for r in groups if not any(r in m for k, m in groups.items() if k != r)] or list(t.index)
+            tops += [r for r, _ in area.report_rows() if r in t.index and r not in tops
+                     and not any(r in m for m in groups.values())]
+            for col, shared in ((den, "partners.offered"), (num, "partners.engaged")):
+                key = f"{name}|ALL|{col}"
+                g.total(key, [f"{name}|{r}|{col}" for r in tops])
+                g.priorities[key] = 10
+                g.share(key, shared)
+        return {"t": t}
+    if name == "children":
+        t = raw.set_index("district")
+        g.add_table(name, t, count_columns=["children"], row_totals=groups)
+        return {"t": t}
+    if name == "referrals_by_source":
+        wide = raw.pivot(index="district", columns="source", values="referrals")
+        wide = wide.reindex([r for r, _ in area.report_rows()])
+        sources = [c for c in raw["source"].unique()]
+        wide = wide[sources].astype(int)
+        wide["total"] = wide.sum(axis=1)
+        g.add_table(name, wide, count_columns=[*sources, "total"], row_totals=groups,
+                    column_totals={"total": sources})
+        return {"sources": sources}
+    if name == "demographics":
+        parts = []
+        rows = [r for r, _ in area.report_rows()]
+        for i, (characteristic, sub) in enumerate(raw.groupby("characteristic", sort=False)):
+            wide = sub.pivot(index="category", columns="district", values="people")
+            cats = list(dict.fromkeys(sub["category"]))
+            wide = wide.reindex(index=cats, columns=rows).astype(int)
+            wide.loc["All people referred"] = wide.sum(axis=0)
+            # districts are columns here: each group column is the sum of its districts
+            eqs = [((c, grp), [(c, m) for m in members]) for grp, members in groups.items() for c in wide.index]
+            g.add_table(f"{name}.{i}", wide, count_columns=rows, row_totals={"All people referred": cats},
+                        equations=eqs)
+            parts.append((f"{name}.{i}", characteristic, cats))
+        return {"parts": parts, "rows": rows}
+    raise KeyError(f"no published layout for table {name!r}")
+
+
+def _layout(name: str, ctx: dict, pub: Publication, area: AreaParams, rule: DisclosureRule) -> PublishedTable:
+    """Lay out one protected table the way commissioners know it (tidy CSV and wide display)."""
+    title = title_for(name, area)
+    if name == "referrals":
+        t, s = ctx["t"], pub.table(name)
+        disp = pd.DataFrame({"District": t.index, "Referrals received": s.display()["received"].to_numpy(),
+                             "Eligible referrals": s.display()["eligible"].to_numpy()})
+        with_pct = s.count_rate("self_motivated", "eligible").to_numpy()
+        plain = s.display()["self_motivated"].to_numpy()
+        disp["Self-motivated (of eligible)"] = [w if _is_group(area, r) else p
+                                                for r, w, p in zip(t.index, with_pct, plain, strict=True)]
+        return PublishedTable(name, title, _tidy(s), disp, s.footnote)
+    if name == "completions":
+        flat, programmes, s = ctx["flat"], ctx["programmes"], pub.table(name)
         disp = pd.DataFrame({"District": flat.index})
         is_group = [_is_group(area, r) for r in flat.index]
         for p in programmes:
@@ -142,8 +208,7 @@ def publish(name: str, raw: pd.DataFrame, area: AreaParams, rule: DisclosureRule
         return PublishedTable(name, title, tidy[["district", "programme", "completed", "ended"]], disp, s.footnote)
     if name in PAIRS:
         num, den = PAIRS[name]
-        t = raw.set_index("district")
-        s = suppress(t, rule, count_columns=[num, den], row_totals=groups, pairs=[(num, den)])
+        t, s = ctx["t"], pub.table(name)
         text = s.count_rate(num, den) if name == "partner_safety" else s.x_of_y(num, den)
         if name == "partner_safety":   # the seed shows a percentage, or "0 of 0"
             rates = s.rate(num, den)
@@ -153,46 +218,30 @@ def publish(name: str, raw: pd.DataFrame, area: AreaParams, rule: DisclosureRule
         disp = pd.DataFrame({"District": t.index, title.split(" (")[0]: list(text)})
         return PublishedTable(name, title, _tidy(s), disp, s.footnote)
     if name == "children":
-        t = raw.set_index("district")
-        s = suppress(t, rule, count_columns=["children"], row_totals=groups)
+        t, s = ctx["t"], pub.table(name)
         disp = pd.DataFrame({"District": t.index, "Children": s.display()["children"].to_numpy()})
         return PublishedTable(name, title, _tidy(s), disp, s.footnote)
     if name == "referrals_by_source":
-        wide = raw.pivot(index="district", columns="source", values="referrals")
-        wide = wide.reindex([r for r, _ in area.report_rows()])
-        sources = [c for c in raw["source"].unique()]
-        wide = wide[sources].astype(int)
-        wide["total"] = wide.sum(axis=1)
-        s = suppress(wide, rule, count_columns=[*sources, "total"], row_totals=groups,
-                     column_totals={"total": sources})
+        sources, s = ctx["sources"], pub.table(name)
         disp = s.display().reset_index(names="District")
         disp.columns = ["District", *[c.replace("_", " ").capitalize() for c in sources], "Total"]
         tidy = s.values[sources].reset_index(names="district").melt(id_vars="district", var_name="source",
                                                                    value_name="referrals")
         return PublishedTable(name, title, tidy, disp, s.footnote)
-    if name == "demographics":
-        parts_tidy, parts_disp = [], []
-        foot = ""
-        for characteristic, sub in raw.groupby("characteristic", sort=False):
-            wide = sub.pivot(index="category", columns="district", values="people")
-            cats = list(dict.fromkeys(sub["category"]))
-            rows = [r for r, _ in area.report_rows()]
-            wide = wide.reindex(index=cats, columns=rows).astype(int)
-            wide.loc["All people referred"] = wide.sum(axis=0)
-            # districts are columns here: each group column is the sum of its districts
-            eqs = [((c, g), [(c, m) for m in members]) for g, members in groups.items() for c in wide.index]
-            s = suppress(wide, rule, count_columns=rows, row_totals={"All people referred": cats}, equations=eqs)
-            d = s.display().reset_index(names="Category")
-            d.insert(0, "Characteristic", characteristic.replace("_", " ").capitalize())
-            parts_disp.append(d)
-            t = s.values.loc[cats].reset_index(names="category").melt(id_vars="category", var_name="district",
-                                                                        value_name="people")
-            t.insert(1, "characteristic", characteristic)
-            parts_tidy.append(t[["district", "characteristic", "category", "people"]])
-            foot = s.footnote
-        return PublishedTable(name, title, pd.concat(parts_tidy, ignore_index=True),
-                              pd.concat(parts_disp, ignore_index=True), foot)
-    raise KeyError(f"no published layout for table {name!r}")
+    parts_tidy, parts_disp = [], []
+    foot = ""
+    for key, characteristic, cats in ctx["parts"]:
+        s = pub.table(key)
+        d = s.display().reset_index(names="Category")
+        d.insert(0, "Characteristic", characteristic.replace("_", " ").capitalize())
+        parts_disp.append(d)
+        t = s.values.loc[cats].reset_index(names="category").melt(id_vars="category", var_name="district",
+                                                                    value_name="people")
+        t.insert(1, "characteristic", characteristic)
+        parts_tidy.append(t[["district", "characteristic", "category", "people"]])
+        foot = s.footnote
+    return PublishedTable(name, title, pd.concat(parts_tidy, ignore_index=True),
+                          pd.concat(parts_disp, ignore_index=True), foot)
 
 
 def _x_of_y_seed(s: SuppressedTable, num: str, den: str, is_group: list[bool]) -> list[str]:
@@ -214,10 +263,30 @@ def _x_of_y_seed(s: SuppressedTable, num: str, den: str, is_group: list[bool]) -
 
 def publish_all(ds: Dataset, period: Period | str, rule: DisclosureRule,
                 names: list[str] | None = None) -> dict[str, PublishedTable]:
-    """Every service table for one period, protected and laid out."""
+    """Every service table for one period, protected together through one gate and laid out.
+
+    The gate's record (the ``disclosure`` block of ``results.json``) is in
+    :func:`disclosure_record` of the result.
+    """
     period = parse_period(period)
     names = names or list(tables.TABLE_FUNCTIONS)
-    return {n: publish(n, tables.TABLE_FUNCTIONS[n](ds, period), ds.area, rule) for n in names}
+    gate = Gate(rule, report="service_outputs")
+    ctx = {n: _register(gate, n, tables.TABLE_FUNCTIONS[n](ds, period), ds.area) for n in names}
+    pub = gate.protect()
+    out = _Published({n: _layout(n, ctx[n], pub, ds.area, rule) for n in names})
+    out.record = pub.record()
+    return out
+
+
+class _Published(dict):
+    """The published tables by name, with the gate's record."""
+
+    record: dict
+
+
+def disclosure_record(published: dict[str, PublishedTable]) -> dict:
+    """The ``disclosure`` block for ``results.json`` of tables made by :func:`publish_all`."""
+    return getattr(published, "record", {})
 
 
 def cover_html(ds: Dataset, period: Period, rule: DisclosureRule) -> str:
