@@ -297,7 +297,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.out:
         _out_folder(str(out_root), "the suite's out:")
 
-    # The demo dataset is written on first use, and only into the suite's demo folder:
+    # A demo dataset is written on first use, and only into a demo folder next to the suite's
+    # (demo-data, demo-data-<area>, or a service subfolder of it: synthetic.folders.demo_folder):
     # a missing real extract (say an unmounted share) must be an error, not demo data.
     demo = (repo_root() / suite.data).resolve()
     by_data: dict[Path, list[str]] = {}
