@@ -81,9 +81,13 @@ def _best(word: str, choices: dict[str, str]) -> tuple[str | None, str]:
     if phrase in choices.values():
         return phrase, "close"
     tokens = re.findall(r"[a-z0-9]+", str(word).lower())
-    swapped = "".join(_SYNONYMS.get(t, t) for t in tokens)
+    words = [_SYNONYMS.get(t, t) for t in tokens]
+    swapped = "".join(words)
     if swapped in by_norm:
         return by_norm[swapped], "close"
+    by_words = {" ".join(sorted(re.findall(r"[a-z0-9]+", c.lower()))): c for c in choices.values()}
+    if " ".join(sorted(words)) in by_words:       # the same words in another order: Date Offered
+        return by_words[" ".join(sorted(words))], "close"
     close = difflib.get_close_matches(swapped, list(by_norm), n=1, cutoff=_CUTOFF)
     if close:
         return by_norm[close[0]], "close"

@@ -86,6 +86,14 @@ def export(tmp_path_factory):
         "DA Flag": pol["da_related"].map({"true": "Y", "false": "N"}),
         "Disposal": _typed(pol["outcome"].map(OUTCOMES), rng), "Disposal Date": _uk(pol["outcome_date"]),
     }).to_csv(out / "police.csv", index=False)
+    part = pd.read_csv(clean / "partners.csv", dtype=str)
+    part = part.rename(columns={"partner_id": "Partner ID", "referral_id": "Ref No", "offered_date": "Date Offered",
+                                "engaged": "Engaged", "contact_made": "Contact Made"})
+    part["Date Offered"] = pd.to_datetime(part["Date Offered"])
+    part["Engaged"] = part["Engaged"].map({"true": "Yes", "false": "No"})
+    for column in ("support", "stage", "feels_safer", "abuse_reduced"):
+        part[column] = _typed(part[column].str.replace("_", " ").str.capitalize(), rng).where(part[column].notna())
+    part.to_excel(out / "partners.xlsx", index=False)                 # a second XLSX table
     meta = yaml.safe_load((clean / "dataset.yaml").read_text())
     (out / "dataset.yaml").write_text(yaml.safe_dump({"area": AREA, "extract_date": meta["extract_date"],
                                                       "police_extract_date": meta["police_extract_date"],
