@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "positions"]
+__all__ = ["isin", "positions", "plain_text"]
 
 
 def _arrow(values) -> pa.Array | pa.ChunkedArray | None:
@@ -84,3 +84,34 @@ def _bool(hit) -> np.ndarray:
     if isinstance(hit, pa.ChunkedArray):
         hit = hit.combine_chunks() if hit.num_chunks != 1 else hit.chunk(0)
     return hit.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def plain_text(values: pd.Series) -> bool:
+    """True when no value of an Arrow-backed text column can be blank or change when stripped.
+
+    Reads only the first and last byte of each value (through the Arrow offsets, no
+    Python string per value): a value that starts and ends with a printable ASCII
+    character other than a space is neither blank nor padded. Anything else (empty,
+    control characters, spaces, any non-ASCII byte) answers ``False``, and the caller
+    does the full check. ``False`` also for columns that are not Arrow text.
+    """
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return False
+    arr = pa.array(values.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    for chunk in chunks:
+        if len(chunk) == 0:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        validity, offsets_buf, data_buf = chunk.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=width)[chunk.offset: chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+        valid = ~chunk.is_null().to_numpy(zero_copy_only=False)
+        start, end = offsets[:-1][valid], offsets[1:][valid]
+        if (end <= start).any():
+            return False
+        first, last = data[start], data[end - 1]
+        if not (((first > 0x20) & (first < 0x7F)).all() and ((last > 0x20) & (last < 0x7F)).all()):
+            return False
+    return True

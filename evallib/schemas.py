@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pac
 import yaml
 
-from evallib.fastops import isin, positions
+from evallib.fastops import isin, plain_text, positions
 from evallib.params import (
     ISO_DATE,
     AreaParams,
@@ -501,6 +501,8 @@ def _blank(s: pd.Series) -> pd.Series:
             or pd.api.types.is_bool_dtype(dtype)):
         return s.isna()
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        if plain_text(s):                    # ids and codes: no value can be spaces
+            return s.isna()
         arr = pa.array(s.array)
         empty = pac.or_kleene(pac.equal(pac.utf8_length(arr), 0), pac.utf8_is_space(arr))
         return pd.Series(empty.fill_null(True).to_numpy(zero_copy_only=False), index=s.index)
@@ -508,6 +510,8 @@ def _blank(s: pd.Series) -> pd.Series:
 
 
 def _as_text(s: pd.Series) -> pd.Series:
+    if plain_text(s):                        # nothing to strip, nothing blank but missing
+        return s.astype("string")
     out = s.astype("string").str.strip()
     return out.mask(out.isna() | out.eq("").fillna(True))
 
@@ -529,7 +533,10 @@ def _parse_dates(raw: pd.Series, blank: pd.Series, fmt: str) -> tuple[pd.Series,
         values = pd.to_datetime(_as_text(raw.where(~cells)), format=fmt, errors="coerce")
         if cells.any():
             values = values.where(~cells, pd.to_datetime(raw.where(cells), errors="coerce"))
-    values = values.astype("datetime64[ns]").dt.normalize()
+    values = values.astype("datetime64[ns]")
+    ns = values.to_numpy().view(np.int64)
+    if ((ns % 86_400_000_000_000)[~np.isnat(values.to_numpy())] != 0).any():   # times of day: drop them
+        values = values.dt.normalize()
     bad = values.isna() & ~blank
     if fmt == ISO_DATE:
         return (values, bad, "not a date in the form YYYY-MM-DD (the area file declares no date_format, and "
@@ -856,9 +863,9 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
                 problems.append(_many(fname, col.name, dup, raw[col.name], offset,
                                       "id is not unique", "give every row its own id"))
             parsed[col.name] = values
-        df = _empty_table(table)
-        df = pd.DataFrame({c.name: parsed.get(c.name, df[c.name].reindex(raw.index)) for c in table.columns},
-                          index=raw.index)
+        empty = _empty_table(table)
+        df = pd.DataFrame({c.name: parsed[c.name] if c.name in parsed else empty[c.name].reindex(raw.index)
+                           for c in table.columns}, index=raw.index)   # absent columns only are made empty
         for c in extras & set(raw.columns):
             df[c] = raw[c]
         tables[table.name] = df
@@ -890,10 +897,8 @@ def _duplicated(values: pd.Series) -> pd.Series:
     A sort of the ids finds out whether any repeats at all (the usual answer is no);
     only then is the full mask worked out.
     """
-    present = values.dropna()
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow" and len(present) > 1:
-        arr = pa.array(present.array)
-        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow" and len(values) > 1:
+        arr = pa.array(values.array)          # missing values sort last and never compare equal
         ordered = arr.take(pac.sort_indices(arr))
         if not pac.any(pac.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))).as_py():
             return pd.Series(False, index=values.index)

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evallib.fastops import isin, positions
+from evallib.fastops import isin, plain_text, positions
 from evallib.schemas import _blank, _duplicated
 
 words = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", " a", "", "  ", "\t", "\u00a0", "é", "R1", "R10"])),
@@ -52,3 +52,19 @@ def test_duplicated_matches_pandas(values):
     s = pd.Series(values, dtype="string")
     expected = (s.notna() & s.duplicated(keep=False)).to_numpy(bool)
     assert np.array_equal(_duplicated(s).to_numpy(bool), expected)
+
+
+@given(words)
+def test_plain_text_only_when_stripping_changes_nothing(values):
+    s = pd.Series(values, dtype="string")
+    stripped = s.str.strip()
+    unchanged = bool((stripped.fillna("\\0") == s.fillna("\\0")).all()) and not bool(s.eq("").fillna(False).any())
+    if plain_text(s):
+        assert unchanged
+    assert plain_text(pd.Series(["R1", None, "x-2"], dtype="string"))
+    assert not plain_text(pd.Series(["R1", "R2 "], dtype="string"))
+    assert not plain_text(pd.Series(["R1", "é"], dtype="string"))
+    assert not plain_text(pd.Series(["R1", ""], dtype="string"))
+    assert not plain_text(pd.Series(["R1"], dtype=object))
+    assert plain_text(pd.Series([" a", "b", None, "c"], dtype="string").iloc[1:])
+    assert not plain_text(pd.Series(["a", "b", " c"], dtype="string").iloc[1:])
