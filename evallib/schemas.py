@@ -1032,6 +1032,10 @@ def data_dictionary_markdown() -> str:
         "",
         "A dataset is a folder with `dataset.yaml` (area, extract_date, police_extract_date,",
         "description) and one file per table: CSV (UTF-8), XLSX (first sheet) or Parquet.",
+        "Column names, labels and the date format may be the export's own: the area file maps them",
+        "(`columns`, `labels`, `date_format`; see `adapting.md`). Labels are matched ignoring case,",
+        "spaces and punctuation; text dates are YYYY-MM-DD unless the area declares another format",
+        "(never guessed); Excel date cells are read as dates.",
         "",
     ]
     for t in TABLES.values():
