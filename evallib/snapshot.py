@@ -28,7 +28,7 @@ import pandas as pd
 from evallib.params import AreaParams, load_area
 from evallib.schemas import Dataset, DatasetMeta, load_dataset
 
-__all__ = ["load_validated", "snapshot_key", "CACHE_DIR_NAME"]
+__all__ = ["load_validated", "snapshot_key", "dataset_digest", "CACHE_DIR_NAME"]
 
 CACHE_DIR_NAME = ".evallib-cache"
 KEEP = 2
@@ -45,8 +45,8 @@ def _content_files(folder: Path) -> list[Path]:
     return out
 
 
-def snapshot_key(folder: str | Path, area: AreaParams) -> str:
-    """The key a snapshot of ``folder`` validated against ``area`` is stored under."""
+def dataset_digest(folder: str | Path) -> str:
+    """SHA-256 over the names and bytes of every file of a dataset folder (hidden ones aside)."""
     folder = Path(folder)
     h = hashlib.sha256()
     for p in _content_files(folder):
@@ -54,6 +54,12 @@ def snapshot_key(folder: str | Path, area: AreaParams) -> str:
         with p.open("rb") as fh:
             for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
                 h.update(block)
+    return h.hexdigest()
+
+
+def snapshot_key(folder: str | Path, area: AreaParams) -> str:
+    """The key a snapshot of ``folder`` validated against ``area`` is stored under."""
+    h = hashlib.sha256(dataset_digest(folder).encode())
     h.update(area.model_dump_json().encode())
     h.update(_SCHEMAS.read_bytes())
     h.update(pd.__version__.encode())
