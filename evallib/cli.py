@@ -278,9 +278,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         _out_folder(args.out, "--out")
     areas = [_area_name(a) for a in _split(args.area) or []] or None
+    left_out: list[str] = []
     jobs = plan(suite, areas=areas, periods=_split(args.period),
                 notebooks=_split(args.notebook), data=args.data, out=args.out,
-                suppress_below=args.suppress_below, extra_parameters=extra)
+                suppress_below=args.suppress_below, extra_parameters=extra, skipped=left_out)
+    for note in dict.fromkeys(left_out):
+        print(f"Note: {note}")
     formats = args.format or tuple(dict.fromkeys(("html", *suite.formats)))
     if not args.format and "pdf" in formats:
         # PDFs in the suite's defaults are a bonus where Chromium is installed; asked for
@@ -322,8 +325,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Making {len(jobs)} report{'s' if len(jobs) != 1 else ''} "
           f"({n_nb} notebook{'s' if n_nb != 1 else ''} x {n_ap} area-period"
           f"{'s' if n_ap != 1 else ''}) as {' and '.join(f.upper() for f in formats)} in {out_root}")
+    # The index is rewritten as each report is put in place, so it never links one half made.
     report = execute(jobs, n_jobs=args.jobs, formats=formats, progress=not args.no_progress,
-                     timeout=args.timeout)
+                     timeout=args.timeout, on_done=lambda _: write_index(out_root))
     index = write_index(out_root)
     (out_root / "run-log.json").write_text(json.dumps(report.to_dict(), indent=2, default=str),
                                            encoding="utf-8")
@@ -416,6 +420,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Check a dataset; print the problem table or a one-line all-clear."""
     from evallib.notebook import needs_problems, notebook_needs
     from evallib.params import load_area
+    from evallib.outputs import spreadsheet_safe_frame
     from evallib.schemas import PROBLEM_COLUMNS, DataValidationError, load_dataset
 
     folder = _in_folder(args.data, "--data")
@@ -432,7 +437,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except DataValidationError as exc:
         _print_problems(exc)
         if out:
-            exc.problems.to_csv(out, index=False, encoding="utf-8")
+            # text a spreadsheet would run as a formula is neutralised
+            spreadsheet_safe_frame(exc.problems).to_csv(out, index=False, encoding="utf-8")
             print(f"\nAll {len(exc.problems)} problem(s) written to {out.resolve()}")
         elif len(exc.problems) > 60:
             print(f"\nThe full list, as a spreadsheet: evallib validate --data \"{folder}\" --out problems.csv")
@@ -620,7 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--suppress-below", type=int, default=-1, metavar="N",
                      help="hide published counts from 1 to N-1 (default -1: the area's threshold)")
     run.add_argument("--set", type=_setting, action="append", metavar="NAME=VALUE",
-                     help="change a notebook setting, e.g. window_months=24 (repeatable)")
+                     help="change a notebook setting, e.g. window_months=24 (repeatable); area, "
+                     "period, data_dir, output_dir and suppress_below have options of their own")
     run.add_argument("--suite", metavar="FILE", help="another suite file (default params/suite.yaml)")
     run.add_argument("--timeout", type=_non_negative, default=None, metavar="SECONDS",
                      help="stop a notebook whose cell runs longer than this")

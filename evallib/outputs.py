@@ -2,15 +2,26 @@
 
 A notebook shows its tables and figures to people; the same numbers are also written
 to files so that the quarterly return, the index page and the next analyst can reuse
-them without copying figures out of a PDF. A notebook gets its folder from the runner
-(the ``output_dir`` parameter) and calls::
+them without copying figures out of a PDF. Each report has a folder of its own, which
+no other report writes to::
 
-    out = OutputFolder(output_dir)
+    out = OutputFolder.for_report(output_dir, "service_outputs", ds, period, rule)
     out.table("referrals_by_district", table)            # tables/referrals_by_district.csv
     out.results({"headline": "412 people referred", "referred": 412})  # results.json
 
-``results.json`` is merged, not replaced, so several notebooks of one area and period
-can add their own keys; a ``"headline"`` string is shown on the suite's index page.
+Where the folder is (see :func:`report_dir`):
+
+- run by ``evallib run``: ``output_dir`` is the runner's (a staging folder, moved
+  into ``<out>/<area>/<period>/<report>/`` when the report is complete);
+- run by hand (JupyterLab, papermill) with ``output_dir = ""``: a folder derived from
+  the notebook's own area and period under ``outputs/interactive/``, or
+  ``outputs/interactive-internal/`` when small-number suppression is off, never a
+  published report's folder.
+
+With suppression off every output says so: ``results.json`` has
+``"for_publication": false`` and a ``"not_for_publication"`` sentence, and every CSV's
+file name starts with ``NOT_FOR_PUBLICATION-``. Every text cell a spreadsheet would run
+as a formula is neutralised (:func:`spreadsheet_safe`).
 """
 
 from __future__ import annotations
@@ -35,9 +46,87 @@ try:  # POSIX: serialise concurrent writers of one results.json (notebooks run i
 except ImportError:  # pragma: no cover - Windows: no lock, last writer wins
     fcntl = None
 
-__all__ = ["OutputFolder", "json_safe"]
+__all__ = ["OutputFolder", "json_safe", "report_dir", "spreadsheet_safe", "spreadsheet_safe_frame",
+           "INTERNAL", "INTERACTIVE", "INTERACTIVE_INTERNAL", "RESERVED_NAMES", "NOT_FOR_PUBLICATION",
+           "CSV_MARKER"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+#: ``<out>/internal/``: reports made by ``evallib run`` with small-number suppression off.
+INTERNAL = "internal"
+#: ``outputs/interactive/``: what a notebook run by hand writes (suppression on).
+INTERACTIVE = "interactive"
+#: ``outputs/interactive-internal/``: a notebook run by hand with suppression off.
+INTERACTIVE_INTERNAL = "interactive-internal"
+#: Folder names in an output folder that are not areas (the index never lists them as such).
+RESERVED_NAMES = frozenset({INTERNAL, INTERACTIVE, INTERACTIVE_INTERNAL, "demo-data"})
+NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION: small-number suppression is off, so counts from 1 upwards are shown"
+#: Start of the file name of every CSV written with suppression off.
+CSV_MARKER = "NOT_FOR_PUBLICATION-"
+
+
+def report_dir(root: str | Path, area: str, period_slug: str, report: str, *,
+               for_publication: bool = True) -> Path:
+    """The one folder a report writes to: ``<root>/<area>/<period>/<report>/``.
+
+    With ``for_publication=False`` (suppression off) the folder is under
+    ``<root>/internal/`` instead, so an unsuppressed report never takes the place of a
+    published one. Each part must be a plain folder name, so nothing leads outside
+    ``root``.
+    """
+    for part in (area, period_slug, report):
+        if not _NAME.match(str(part)) or ".." in str(part):
+            raise ValueError(f"{part!r} cannot be a folder name in the outputs: use letters, digits, '_', '-'")
+    base = Path(root) if for_publication else Path(root) / INTERNAL
+    return base / area / period_slug / report
+
+
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_NUMBER = re.compile(r"^[-+]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?%?$")
+
+
+def spreadsheet_safe(text: object) -> object:
+    """Neutralise spreadsheet formula injection in one text value.
+
+    A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab, CR or LF (or the
+    full-width forms some spreadsheets also read) can be run as a formula when the file is
+    opened (``=HYPERLINK(...)``, DDE payloads). Such text gets a leading apostrophe, the
+    OWASP recommendation (CSV injection), which survives a later save as CSV; text that
+    is just a number (``-0.26``, ``+3``) is left alone, as a spreadsheet reads it as that
+    number. Control characters that XML forbids are removed. Non-text values are returned
+    unchanged.
+    """
+    if not isinstance(text, str):
+        return text
+    text = _ILLEGAL_XML.sub("", text)
+    if text.startswith(_FORMULA_START) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def spreadsheet_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with every text cell and column name through :func:`spreadsheet_safe`.
+
+    Numeric columns are untouched (a number is never a formula).
+    """
+    out = df.copy()
+    for c in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_datetime64_any_dtype(out[c])):
+            out[c] = out[c].map(spreadsheet_safe)
+    out.columns = [spreadsheet_safe(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def _default_root() -> Path:
+    """The suite's output folder (``out`` in ``params/suite.yaml``, normally ``outputs/``)."""
+    from evallib.params import ParamsError, load_suite
+
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        return (repo / load_suite().out).resolve()
+    except (ParamsError, OSError):
+        return repo / "outputs"
 
 
 class OutputFolder:
@@ -56,12 +145,62 @@ class OutputFolder:
     numbers); results go to one ``results.json`` per folder.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, for_publication: bool = True):
         self.path = Path(path).expanduser().resolve()
         self.path.mkdir(parents=True, exist_ok=True)
+        self.for_publication = bool(for_publication)
 
     def __repr__(self) -> str:
         return f"OutputFolder({str(self.path)!r})"
+
+    @classmethod
+    def for_report(cls, output_dir: str | Path, report: str, ds: Any, period: Any, rule: Any) -> OutputFolder:
+        """The folder of one report, as a notebook's first cell asks for it.
+
+        Parameters
+        ----------
+        output_dir : str or Path
+            The notebook's ``output_dir`` parameter. ``evallib run`` always passes its
+            own; ``""`` (the notebooks' default) means "run by hand": the folder is
+            derived from the area and period, under ``outputs/interactive/`` (or
+            ``outputs/interactive-internal/`` with suppression off), so a notebook run
+            in JupyterLab never writes over a published report.
+        report : str
+            The report's name (its notebook's file name), e.g. ``"service_outputs"``.
+        ds : Dataset
+            The dataset the report is made from (its area; whether it is synthetic).
+        period : str or Period
+            The report's period.
+        rule : DisclosureRule
+            The disclosure rule in force: with suppression off (``rule.active`` false)
+            every output is marked not for publication.
+
+        The folder's ``results.json`` starts with what the index needs: the report,
+        area and period, ``for_publication`` (and a ``not_for_publication`` sentence
+        when false) and ``synthetic``.
+        """
+        from evallib.params import parse_period
+
+        period = parse_period(period)
+        public = bool(getattr(rule, "active", True))
+        if str(output_dir).strip():
+            path = Path(output_dir)
+        else:
+            root = _default_root() / (INTERACTIVE if public else INTERACTIVE_INTERNAL)
+            path = report_dir(root, ds.area.name, period.slug, report)
+            for old in [path / "results.json", *path.glob("tables/*.csv")]:  # an earlier run by hand
+                old.unlink(missing_ok=True)
+        out = cls(path, for_publication=public)
+        meta = getattr(ds, "meta", None)
+        facts = {"report": report, "area": ds.area.name, "area_title": ds.area.display_name,
+                 "period": period.label, "period_start": period.start, "period_end": period.end,
+                 "period_kind": period.kind, "for_publication": public,
+                 "suppression_threshold": int(getattr(rule, "threshold", 0)),
+                 "synthetic": bool(getattr(meta, "synthetic", None))}
+        if not public:
+            facts["not_for_publication"] = NOT_FOR_PUBLICATION
+        out.results(facts)
+        return out
 
     @property
     def results_path(self) -> Path:
@@ -79,6 +218,10 @@ class OutputFolder:
         df : pandas.DataFrame
             The table exactly as published (already suppressed and rounded). A named
             index is kept as a column; an unnamed default index is dropped.
+
+        Text cells a spreadsheet would run as a formula are neutralised
+        (:func:`spreadsheet_safe_frame`). When the folder is not for publication the
+        file is ``tables/NOT_FOR_PUBLICATION-<name>.csv``.
         """
         if name.endswith(".csv"):
             name = name[:-4]
@@ -93,15 +236,15 @@ class OutputFolder:
             frame = frame.reset_index()
         folder = self.path / "tables"
         folder.mkdir(exist_ok=True)
-        target = folder / f"{name}.csv"
-        frame.to_csv(target, index=False, encoding="utf-8")
+        target = folder / (f"{name}.csv" if self.for_publication else f"{CSV_MARKER}{name}.csv")
+        spreadsheet_safe_frame(frame).to_csv(target, index=False, encoding="utf-8")
         return target
 
     def results(self, mapping: Mapping[str, Any]) -> Path:
         """Merge key results into ``results.json`` and return its path.
 
         Top-level keys in ``mapping`` replace the same keys already in the file; other
-        keys are kept, so several notebooks sharing a folder can each add theirs.
+        keys are kept, so a notebook can add its results cell by cell.
         Values are made JSON-safe with :func:`json_safe` (numpy and pandas scalars to
         Python numbers, NaN and missing values to ``null``, dates to ISO 8601 text).
         """

@@ -43,14 +43,20 @@ def pp_interval(lo, hi) -> str:
 
 
 def styled(df: pd.DataFrame, caption: str = "", footnote: str = ""):
-    """A pandas Styler in the house style, index hidden; ``footnote`` shown below."""
+    """A pandas Styler in the house style, index hidden; ``footnote`` shown below.
+
+    Every cell, column heading, index label, the caption and the footnote are escaped:
+    a label or name from the params or the data (``<script>``, ``<img onerror=...>``)
+    is shown as text, never run as markup.
+    """
     s = df.style.hide(axis="index").set_table_styles(TABLE_CSS)
+    s = s.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if text_cols:
         s = s.set_properties(subset=text_cols, **{"text-align": "left"})
     if caption:
         s = s.set_caption(html.escape(caption))
-    s = s.format(na_rep="[c]" if footnote else "")
+    s = s.format(na_rep="[c]" if footnote else "", escape="html")
     if footnote:
         s = s.set_table_attributes(f'data-footnote="{html.escape(footnote)}"')
     return _WithFootnote(s, footnote)

@@ -37,6 +37,7 @@ declares it.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import html as html_lib
 import json
@@ -47,17 +48,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import as_completed
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
 
+try:  # POSIX: one run at a time per output folder
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None
+
 from evallib import __version__
+from evallib.outputs import INTERNAL, RESERVED_NAMES, report_dir
 from evallib.params import (
     ParamsError,
     Period,
@@ -86,8 +93,17 @@ SUITE_PARAMETERS: tuple[str, ...] = REQUIRED_PARAMETERS + OPTIONAL_PARAMETERS
 #: Output formats; HTML is always made (the PDF is printed from it).
 FORMATS: tuple[str, ...] = ("html", "pdf")
 
+#: Settings `evallib run` owns, with the option that sets each: ``--set`` of one is refused.
+RUNNER_SETTINGS: dict[str, str] = {"area": "--area", "period": "--period", "data_dir": "--data",
+                                   "output_dir": "--out", "suppress_below": "--suppress-below"}
+#: A failed run's notebook and error go to ``<period>/<notebook>.failed/``.
+FAILED_SUFFIX = ".failed"
+_STAGING, _OLD, _WORK = ".staging-", ".old-", ".evallib-work"
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
+_ONE_DAY = timedelta(days=1)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -287,7 +303,7 @@ class Job:
     Attributes
     ----------
     area : str
-        Area name (``params/areas/<area>.yaml``).
+        Area name (``params/areas/<area>.yaml``), or the path of an area file.
     period : str
         Period label as written (``2021-22``, ``2023-24Q3``, ``2022-04-01..2022-11-30``).
     notebook : Path
@@ -295,10 +311,14 @@ class Job:
     data_dir : Path
         Absolute path to the dataset folder.
     out_dir : Path
-        Absolute path to ``<out>/<area>/<period slug>/``: the report, the executed
-        notebook, ``tables/`` and ``results.json`` go here.
+        Absolute path to the report's own folder,
+        ``<out>/<area>/<period slug>/<notebook>/`` (``<out>/internal/...`` when
+        small-number suppression is off): the HTML and PDF report, the executed
+        notebook, ``tables/`` and ``results.json`` go here, and nothing else writes
+        there. It is built in a staging folder beside it and moved into place whole.
     parameters : dict
-        Exactly what papermill injects into the notebook.
+        Exactly what papermill injects into the notebook (``output_dir`` is replaced
+        by the staging folder when the job runs).
     """
 
     area: str
@@ -321,6 +341,11 @@ class Job:
         return f"{self.area} {self.period} {self.name}"
 
     @property
+    def period_dir(self) -> Path:
+        """``<out>/<area>/<period slug>/``: the folder holding this period's reports."""
+        return self.out_dir.parent
+
+    @property
     def executed_path(self) -> Path:
         return self.out_dir / f"{self.name}.ipynb"
 
@@ -333,9 +358,22 @@ class Job:
         return self.out_dir / f"{self.name}.pdf"
 
     @property
+    def failed_dir(self) -> Path:
+        """``<period>/<notebook>.failed/``: the last failed run's notebook and error.
+
+        Kept beside (never inside) the report folder, so a failed rerun leaves the
+        last complete report as it was; removed when a run succeeds.
+        """
+        return self.period_dir / f"{self.name}{FAILED_SUFFIX}"
+
+    @property
     def error_path(self) -> Path:
         """Written when the job fails: what went wrong, in words (linked from the index)."""
-        return self.out_dir / f"{self.name}.error.txt"
+        return self.failed_dir / "error.txt"
+
+    def staged(self, folder: Path) -> Job:
+        """The same job writing everything to ``folder`` (its staging folder)."""
+        return replace(self, out_dir=folder, parameters={**self.parameters, "output_dir": str(folder)})
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:
@@ -357,6 +395,7 @@ def plan(
     out: str | Path | None = None,
     suppress_below: int = -1,
     extra_parameters: Mapping[str, Any] | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Job]:
     """Expand the suite into jobs (areas x periods x notebooks) and check them.
 
@@ -377,7 +416,12 @@ def plan(
     extra_parameters : mapping, optional
         Further notebook parameters (e.g. ``{"window_months": 24}``). Every notebook
         run must declare each of them, or the plan is refused: papermill would only warn
-        and run the notebook with its default.
+        and run the notebook with its default. The settings the runner owns (area,
+        period, data_dir, output_dir, suppress_below) are refused, naming the option.
+    skipped : list, optional
+        Filled with a sentence per notebook and period left out because the notebook
+        does not take that kind of period (the quarterly return takes quarters only). A
+        notebook chosen with ``notebooks`` that is left with no period is refused.
 
     Returns
     -------
@@ -393,6 +437,11 @@ def plan(
         suite = load_suite(suite)
     root, cwd = repo_root(), Path.cwd()
     extra = dict(extra_parameters or {})
+    owned = [k for k in extra if k in RUNNER_SETTINGS]
+    if owned:
+        raise NotebookParameterError("; ".join(
+            f"--set {k}=... is not allowed: {k} is set by evallib run itself; use {RUNNER_SETTINGS[k]} instead"
+            for k in owned))
 
     chosen_periods = _unique(parse_period(p) for p in periods) if periods else None
     chosen_notebooks = [resolve_notebook(n, cwd) for n in notebooks] if notebooks else None
@@ -404,7 +453,7 @@ def plan(
         covered = {a for _, a in runs}
         for a in wanted:
             if a not in covered:
-                load_area(a)  # a misspelt area fails first, listing the areas available
+                _area(a, cwd)  # a misspelt area fails first, listing the areas available
                 if not chosen_periods:
                     raise ParamsError(
                         f"area {a!r} is not in the suite file, so its periods are not known: "
@@ -412,9 +461,12 @@ def plan(
                     )
                 runs.append((None, a))
 
-    for area in _unique(m for r, a in runs for m in (r.areas if r is not None and r.areas else [a])):
-        load_area(area)  # a misspelt area in the suite file fails before anything runs
+    pools = {r.area for r, _ in runs if r is not None and r.areas}
+    for member in _unique(m for r, _ in runs if r is not None and r.areas for m in r.areas):
+        _area(member, cwd)  # a misspelt area in the suite file fails before anything runs
+    areas_found = {a: (a, None) if a in pools else _area(a, cwd) for a in _unique(a for _, a in runs)}
     all_suite_notebooks = _unique(n for r in suite.runs for n in r.notebooks)
+    refused: dict[Path, str] = {}
     jobs: list[Job] = []
     seen: set[tuple[str, str, Path]] = set()
     for run, area in runs:
@@ -433,21 +485,41 @@ def plan(
         pool_values = {"areas": ",".join(members), "title": run.title or ""} if members else {}
         if members:
             data_dir = next(iter(members.values()))
+        area_value, area_params = areas_found[area]
+        if area_params is None and not _PLAIN_NAME.match(area):
+            raise ParamsError(f"pooled report {area!r}: give it a plain name such as east_midlands")
+        folder_name = area_params.name if area_params is not None else area
+        own_threshold = (area_params.disclosure.threshold if area_params is not None
+                         else min(load_area(a).disclosure.threshold for a in members))
         for period in run_periods:
-            out_dir = out_root / area / period.slug
             for nb in run_notebooks:
-                key = (area, period.slug, nb)
+                try:
+                    _check_period_kind(nb, period)
+                except PeriodError as exc:
+                    refused.setdefault(nb, str(exc))
+                    if skipped is not None:
+                        skipped.append(f"{nb.stem} left out for {period.label}: {exc}")
+                    continue
+                key = (folder_name, period.slug, nb)
                 if key in seen:
                     continue
                 seen.add(key)
                 data_text = "; ".join(f"{m}={f}" for m, f in members.items()) if members else str(data_dir)
-                suite_values = {
-                    "area": area, "period": period.label, "data_dir": data_text,
-                    "output_dir": str(out_dir), "suppress_below": int(suppress_below), **pool_values,
-                }
+                suite_values = {"area": area_value, "period": period.label, "data_dir": data_text,
+                                "output_dir": "", "suppress_below": int(suppress_below), **pool_values}
+                parameters = _job_parameters(nb, suite_values, extra)
+                threshold = parameters.get("suppress_below", -1)
+                if threshold < 0:
+                    threshold = own_threshold
+                out_dir = report_dir(out_root, folder_name, period.slug, nb.stem,
+                                     for_publication=threshold >= 2)
+                if "output_dir" in parameters:
+                    parameters["output_dir"] = str(out_dir)
                 jobs.append(Job(area=area, period=period.label, notebook=nb, data_dir=data_dir,
-                                out_dir=out_dir, parameters=_job_parameters(nb, suite_values, extra),
-                                members=members))
+                                out_dir=out_dir, parameters=parameters, members=members))
+    for nb, reason in refused.items():
+        if (chosen_notebooks and nb in chosen_notebooks or not jobs) and not any(j.notebook == nb for j in jobs):
+            raise PeriodError(reason)
     if not jobs:
         raise ParamsError("nothing to run: the suite file and the options chosen select no notebooks")
     return jobs
@@ -476,6 +548,58 @@ def _pool_members(suite: SuiteParams, run: SuiteRun | None, root: Path, data: Pa
     return members
 
 
+def _area(text: str, cwd: Path) -> tuple[str, Any]:
+    """An area as given -> (the value passed to notebooks, its params).
+
+    A plain name (``leicestershire``) is looked up in ``params/areas/``; a path to an
+    area file (``areas/x.yaml``) is read as such and passed on as an absolute path.
+    Either way the report folder is named after the area's own ``name``, so an area
+    can never lead out of ``--out`` (``../x`` is refused).
+    """
+    value = str(text).strip()
+    if value.endswith((".yaml", ".yml")):
+        path = _resolve_path(value, cwd)
+        if not path.is_file():
+            raise ParamsError(f"area file {value!r} not found (looked for {path})")
+        area = load_area(path)
+        value = str(path)
+    elif not _PLAIN_NAME.match(value):
+        raise ParamsError(
+            f"area {value!r}: an area is a plain name such as leicestershire (a file in params/areas/, "
+            "see `evallib areas`) or the path of an area file ending in .yaml")
+    else:
+        area = load_area(value)
+    if area.name in RESERVED_NAMES:
+        raise ParamsError(f"area {area.name!r}: that name is kept for the folders "
+                          f"{', '.join(sorted(RESERVED_NAMES))}; rename the area")
+    return value, area
+
+
+def notebook_period_kinds(notebook: str | Path) -> tuple[str, ...]:
+    """The kinds of period a notebook accepts (notebook metadata ``evallib.periods``).
+
+    ``("quarter",)`` for the quarterly return; every kind (``year``, ``quarter``,
+    ``range``) when the metadata does not say.
+    """
+    import nbformat
+
+    nb = nbformat.read(Path(notebook), as_version=4)
+    kinds = nb.metadata.get("evallib", {}).get("periods")
+    return tuple(kinds) if kinds else ("year", "quarter", "range")
+
+
+_KIND_FORMS = {"year": "a financial year such as 2023-24", "quarter": "a financial quarter such as "
+               "2023-24Q3 (Q1 = April-June, so Q3 = October-December 2023)",
+               "range": "a date range such as 2022-04-01..2022-11-30"}
+
+
+def _check_period_kind(notebook: Path, period: Period) -> None:
+    kinds = notebook_period_kinds(notebook)
+    if period.kind not in kinds:
+        raise PeriodError(f"{notebook.stem} takes only {' or '.join(_KIND_FORMS[k] for k in kinds)}; "
+                          f"{period.label!r} is a {period.kind}. Choose its periods with --period.")
+
+
 # --------------------------------------------------------------------------- results
 @dataclass
 class JobResult:
@@ -499,10 +623,12 @@ class JobResult:
 
     @property
     def executed(self) -> Path:
-        """The executed (or partly executed) notebook."""
-        return self.job.executed_path
+        """The executed notebook (in the report's folder, or its ``.failed`` folder)."""
+        if self.ok:
+            return self.job.executed_path
+        return self.job.failed_dir / f"{self.job.name}.ipynb"
 
-    def describe(self) -> str:
+    def describe(self, executed: Path | None = None) -> str:
         """A few lines for the terminal: what ran, and for a failure where and why."""
         if self.ok:
             return f"ok      {self.job.label} ({self.seconds:.0f}s): {self.outputs.get('html', '')}"
@@ -514,8 +640,9 @@ class JobResult:
             if self.cell_source:
                 lines.append("        which starts: " + self.cell_source.splitlines()[0][:100])
         lines.append(f"        {self.ename}: {_short(self.evalue)}")
-        if self.executed.exists():
-            lines.append(f"        partly run notebook (open it to see the error): {self.executed}")
+        executed = executed or self.executed
+        if executed.exists() or executed != self.executed:
+            lines.append(f"        partly run notebook (open it to see the error): {executed}")
         return "\n".join(lines)
 
 
@@ -567,8 +694,16 @@ def execute(
     formats: Sequence[str] = ("html",),
     progress: bool = True,
     timeout: int | None = None,
+    on_done: Callable[[JobResult], None] | None = None,
 ) -> RunReport:
-    """Run the jobs, each in its own process, and render their reports.
+    """Run the jobs, each in its own process, and put each finished report in place.
+
+    Each report is built in a staging folder beside its own (``<period>/.staging-...``)
+    and moved into place only when complete (:func:`_publish`), so a failed, stopped or
+    killed run leaves the previous complete report as it was, never a mix of two runs.
+    A failure's partly run notebook and error go to ``<period>/<notebook>.failed/``.
+    The output folder is locked for the run (a second run on it is refused), and what a
+    killed run left behind (staging folders, kernel files) is removed at the start.
 
     Parameters
     ----------
@@ -584,6 +719,9 @@ def execute(
         Show a progress bar (on standard error).
     timeout : int, optional
         Seconds a single cell may run before the notebook is stopped as failed.
+    on_done : callable, optional
+        Called with each :class:`JobResult` once its report is in place (or its failure
+        recorded), e.g. to rewrite the index so it never links a report half made.
 
     Returns
     -------
@@ -593,7 +731,8 @@ def execute(
     Raises
     ------
     RunnerError
-        Before anything runs: an unknown format, or PDF asked for without Chromium.
+        Before anything runs: an unknown format, PDF asked for without Chromium, or
+        another run writing to the same output folder.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -606,39 +745,148 @@ def execute(
     jobs = list(jobs)
     if not jobs:
         return RunReport([])
-    for job in jobs:  # stale reports from an earlier run must not pass for this run's
-        job.out_dir.mkdir(parents=True, exist_ok=True)
-        for p in (job.executed_path, job.html_path, job.pdf_path, job.error_path,
-                  job.html_path.with_suffix(".png"), job.pdf_path.with_suffix(".pdf.png")):
-            p.unlink(missing_ok=True)
+    roots = _unique(_out_root(job) for job in jobs)
+    with contextlib.ExitStack() as stack:
+        locks = [stack.enter_context(_run_lock(root)) for root in roots]
+        for root in roots:
+            clean_leftovers(root)
+        work = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=_work_dir(roots[0])))
+        stack.callback(_remove_if_empty, work.parent)  # callbacks run last first
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        staging = {i: _new_staging(job) for i, job in enumerate(jobs)}
 
-    workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
-    workers = max(1, min(workers, len(jobs)))
-    results: dict[int, JobResult] = {}
-    bar = tqdm(total=len(jobs), desc="Reports", unit="report", disable=not progress,
-               file=sys.stderr, dynamic_ncols=True)
-    with tempfile.TemporaryDirectory(prefix="evallib-run-") as tmp, \
-            ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_run_in_subprocess, job, chromium, timeout, Path(tmp) / str(i)): i
-                   for i, job in enumerate(jobs)}
-        try:
-            for fut in as_completed(futures):
-                i = futures[fut]
-                result = fut.result()
-                results[i] = result
-                if not result.ok:
-                    text = result.describe() + ("\n\n" + result.traceback if result.traceback else "")
-                    jobs[i].error_path.write_text(text + "\n", encoding="utf-8")
-                bar.set_postfix_str(f"{'done' if result.ok else 'FAILED'}: {jobs[i].label}",
-                                    refresh=False)
-                bar.update(1)
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
-        finally:
-            bar.close()
+        workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
+        workers = max(1, min(workers, len(jobs)))
+        results: dict[int, JobResult] = {}
+        bar = tqdm(total=len(jobs), desc="Reports", unit="report", disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_run_in_subprocess, job.staged(staging[i]), chromium, timeout,
+                                   work / str(i), locks): i
+                       for i, job in enumerate(jobs)}
+            try:
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    result = _publish(jobs[i], staging[i], fut.result())
+                    results[i] = result
+                    if on_done is not None:
+                        on_done(result)
+                    bar.set_postfix_str(f"{'done' if result.ok else 'FAILED'}: {jobs[i].label}",
+                                        refresh=False)
+                    bar.update(1)
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+            finally:
+                bar.close()
+                for folder in staging.values():  # stopped with Ctrl-C: nothing half made stays
+                    shutil.rmtree(folder, ignore_errors=True)
     return RunReport([results[i] for i in range(len(jobs))])
+
+
+# --------------------------------------------------------------------------- staging
+def _out_root(job: Job) -> Path:
+    """The output folder a job's report is in (``--out``), whatever tree it is in."""
+    root = job.out_dir.parents[2]
+    return root.parent if root.name == INTERNAL else root
+
+
+def _work_dir(root: Path) -> Path:
+    """``<out>/.evallib-work/``: the run's temporary files, kernels included (removed
+    by the run, or by the next one if this one is killed)."""
+    folder = root / _WORK
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def _run_lock(root: Path) -> Iterator[int]:
+    """Hold an exclusive lock on the output folder for the run; yields the lock's file
+    descriptor, which the workers inherit, so the lock lasts while any of them does."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunnerError(
+                    f"another `evallib run` is writing to {root} (or what is left of one that was "
+                    "stopped is finishing). Wait for it to end, or choose another folder with --out."
+                ) from None
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def clean_leftovers(root: str | Path) -> None:
+    """Remove what a stopped or killed run left in an output folder.
+
+    Staging folders (``.staging-*``) and the run's work folder (kernel files) are
+    deleted; a report caught between the two renames of :func:`_swap_in` (only its
+    ``.old-*`` copy left) is put back. Called by :func:`execute` with the folder locked.
+    """
+    root = Path(root)
+    shutil.rmtree(root / _WORK, ignore_errors=True)
+    for tree in (root, root / INTERNAL):
+        for period in tree.glob("*/*/"):
+            for leftover in sorted(period.glob(".*")):
+                if leftover.name.startswith(_STAGING):
+                    shutil.rmtree(leftover, ignore_errors=True)
+                elif leftover.name.startswith(_OLD):
+                    name = leftover.name[len(_OLD):].rsplit("-", 1)[0]
+                    if (period / name).exists():
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        os.rename(leftover, period / name)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def _new_staging(job: Job) -> Path:
+    job.period_dir.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{_STAGING}{job.name}-", dir=job.period_dir))
+
+
+def _swap_in(source: Path, target: Path) -> None:
+    """Move a complete folder into place, replacing ``target`` (two renames, no copy).
+
+    ``target`` is first renamed aside to ``.old-<name>-<random>``, then ``source`` takes
+    its name, then the old copy is deleted. A kill between the two renames leaves only
+    the ``.old`` copy, which :func:`clean_leftovers` puts back.
+    """
+    old = None
+    if target.exists():
+        old = target.parent / f"{_OLD}{target.name}-{os.urandom(4).hex()}"
+        os.rename(target, old)
+    os.rename(source, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    os.chmod(target, 0o755)  # mkdtemp made it private; reports are meant to be shared
+
+
+def _publish(job: Job, staging: Path, result: JobResult) -> JobResult:
+    """Put a finished job's staging folder in place: the report, or the failure record."""
+    result.job = job
+    if result.ok:
+        _swap_in(staging, job.out_dir)
+        shutil.rmtree(job.failed_dir, ignore_errors=True)
+        result.outputs = {k: job.out_dir / Path(v).name for k, v in result.outputs.items()}
+        return result
+    # Only the partly run notebook and what went wrong are kept: tables or results a
+    # failed run wrote must not pass for a report's.
+    for item in staging.iterdir():
+        if item.name != f"{job.name}.ipynb":
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    text = result.describe(executed=job.failed_dir / f"{job.name}.ipynb")
+    (staging / "error.txt").write_text(
+        text + ("\n\n" + result.traceback if result.traceback else "") + "\n", encoding="utf-8")
+    _swap_in(staging, job.failed_dir)
+    return result
 
 
 def _job_to_dict(job: Job) -> dict[str, Any]:
@@ -653,7 +901,7 @@ def _job_from_dict(d: Mapping[str, Any]) -> Job:
 
 
 def _run_in_subprocess(job: Job, chromium: str | None, timeout: int | None,
-                       work: Path) -> JobResult:
+                       work: Path, keep_fds: Sequence[int] = ()) -> JobResult:
     """Run one job in a fresh ``python -m evallib.runner`` process and read its result.
 
     A subprocess (rather than a process pool) needs nothing from the caller's
@@ -664,13 +912,13 @@ def _run_in_subprocess(job: Job, chromium: str | None, timeout: int | None,
     work.mkdir(parents=True, exist_ok=True)
     spec, answer, log = work / "job.json", work / "result.json", work / "worker.log"
     spec.write_text(json.dumps({"job": _job_to_dict(job), "chromium": chromium,
-                                "timeout": timeout}), encoding="utf-8")
+                                "timeout": timeout, "work": str(work)}), encoding="utf-8")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(repo_root()), *filter(None, [env.get("PYTHONPATH")])])
     with open(log, "wb") as fh:
         proc = subprocess.run([sys.executable, "-m", "evallib.runner", str(spec), str(answer)],
                               stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                              env=env, cwd=str(job.notebook.parent))
+                              env=env, cwd=str(job.notebook.parent), pass_fds=tuple(keep_fds))
     if answer.exists():
         d = json.loads(answer.read_text(encoding="utf-8"))
         return JobResult(job, ok=d["ok"], seconds=d["seconds"],
@@ -688,7 +936,8 @@ def _worker_main(argv: Sequence[str]) -> int:
     """Entry point of the worker process: ``python -m evallib.runner JOB.json RESULT.json``."""
     spec_path, answer_path = map(Path, argv)
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    result = _run_job(_job_from_dict(spec["job"]), spec["chromium"], spec["timeout"])
+    result = _run_job(_job_from_dict(spec["job"]), spec["chromium"], spec["timeout"],
+                      Path(spec["work"]) if spec.get("work") else None)
     answer_path.write_text(json.dumps({
         "ok": result.ok, "seconds": result.seconds, "stage": result.stage,
         "outputs": {k: str(v) for k, v in result.outputs.items()}, "cell": result.cell,
@@ -742,8 +991,13 @@ def _source_cell_number(notebook: Path, cell_index: int) -> int | None:
     return cell_index if cell_index > injected_at else cell_index + 1
 
 
-def _run_job(job: Job, chromium: str | None, timeout: int | None) -> JobResult:
-    """Execute one notebook, then render it. Runs in the worker process."""
+def _run_job(job: Job, chromium: str | None, timeout: int | None, work: Path | None = None) -> JobResult:
+    """Execute one notebook, then render it. Runs in the worker process.
+
+    The kernel's files (its kernelspec and connection file) go in ``work``, inside the
+    output folder's work folder, so a killed run leaves nothing in the user's Jupyter
+    folders and the next run removes what is left.
+    """
     import logging
 
     import papermill
@@ -751,8 +1005,9 @@ def _run_job(job: Job, chromium: str | None, timeout: int | None) -> JobResult:
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     start = time.monotonic()
-    kernel_home = tempfile.TemporaryDirectory(prefix="evallib-kernel-")
+    kernel_home = tempfile.TemporaryDirectory(prefix="evallib-kernel-", dir=work)
     kernel = _ensure_kernel(Path(kernel_home.name))
+    os.environ["JUPYTER_RUNTIME_DIR"] = kernel_home.name
     job.out_dir.mkdir(parents=True, exist_ok=True)
     result = JobResult(job, ok=False, stage="execute")
     try:
@@ -804,9 +1059,36 @@ def _notebook_title(nb: Any, fallback: str) -> str:
     return fallback.replace("_", " ").strip().capitalize()
 
 
+_TAG = re.compile(r"<[^<>]*>")
+_EVENT_ATTR = re.compile(r"""\s(on[a-z]+|formaction)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_ACTIVE_TAG = re.compile(r"<(/?\s*(?:script|iframe|object|embed|frame|frameset|meta|base|link)\b)", re.IGNORECASE)
+_MARKDOWN_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _inert_html(text: str) -> str:
+    """A safety net under the escaping the reports do: tags that run code (``script``,
+    ``iframe``, ...) are shown as text and event attributes (``onerror=``) dropped."""
+    text = _ACTIVE_TAG.sub(r"&lt;\1", text)
+    return _TAG.sub(lambda m: _EVENT_ATTR.sub("", m.group(0)), text)
+
+
+def _inert_outputs(cell: Any) -> None:
+    """Make a code cell's outputs inert: HTML through :func:`_inert_html`; raw HTML in
+    markdown output (which would pass through to the page) shown as text."""
+    for out in cell.get("outputs", []):
+        data = out.get("data") or {}
+        if "text/html" in data:
+            value = data["text/html"]
+            data["text/html"] = _inert_html("".join(value) if isinstance(value, list) else value)
+        if "text/markdown" in data:
+            value = data["text/markdown"]
+            data["text/markdown"] = _MARKDOWN_TAG.sub("&lt;", "".join(value) if isinstance(value, list) else value)
+
+
 def _clean_for_report(nb: Any) -> None:
     """Drop what a reader should not see: removed cells, the injected parameters,
-    papermill's error banners, warnings and other stderr text, and empty code cells."""
+    papermill's error banners, warnings and other stderr text, and empty code cells;
+    make what is left inert (:func:`_inert_outputs`)."""
     kept = []
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
@@ -819,6 +1101,7 @@ def _clean_for_report(nb: Any) -> None:
                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
             if not cell.outputs:
                 continue
+            _inert_outputs(cell)
         kept.append(cell)
     nb.cells = kept
 
@@ -976,6 +1259,15 @@ def first_page_images(html_path: str | Path, pdf_path: str | Path | None = None,
 # --------------------------------------------------------------------------- index
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
+#: How the index names each report type, in the order it lists them.
+REPORT_TYPES: dict[str, str] = {
+    "completers_vs_noncompleters": "Evaluation: completers compared with non-completers",
+    "partner_outcomes": "Partner Support Service outcomes",
+    "service_outputs": "Service outputs by district",
+    "quarterly_return": "Quarterly monitoring return",
+    "pooled_evaluation": "Pooled evaluation: several areas and periods",
+}
+
 
 def _html_title(path: Path) -> str:
     with open(path, encoding="utf-8", errors="replace") as fh:
@@ -983,15 +1275,6 @@ def _html_title(path: Path) -> str:
     m = _TITLE.search(head)
     title = html_lib.unescape(m.group(1)).strip() if m else ""
     return title or path.stem.replace("_", " ").capitalize()
-
-
-def _ipynb_title(path: Path) -> str:
-    import nbformat
-
-    try:
-        return _notebook_title(nbformat.read(path, as_version=4), path.stem)
-    except Exception:
-        return path.stem.replace("_", " ").capitalize()
 
 
 def _period_of(slug: str) -> Period | None:
@@ -1003,6 +1286,23 @@ def _period_of(slug: str) -> Period | None:
     return None
 
 
+def period_words(period: Period) -> str:
+    """A period in words, never a code: "April 2021 to March 2022 (financial year)",
+    "July to September 2022 (quarter 2 of the financial year)", "1 April 2021 to 30 November 2022"."""
+    def month(d: Any) -> str:
+        return f"{d:%B} {d.year}"
+
+    whole_months = period.start.day == 1 and (period.end + _ONE_DAY).day == 1
+    if period.kind == "quarter":
+        q = (period.start.month - 4) % 12 // 3 + 1
+        return f"{period.start:%B} to {month(period.end)} (quarter {q} of the financial year)"
+    if period.kind == "year":
+        return f"{month(period.start)} to {month(period.end)} (financial year)"
+    if whole_months:
+        return f"{month(period.start)} to {month(period.end)}"
+    return f"{period.start.day} {month(period.start)} to {period.end.day} {month(period.end)}"
+
+
 def _area_title(name: str) -> str:
     try:
         return load_area(name).display_name
@@ -1010,75 +1310,113 @@ def _area_title(name: str) -> str:
         return name
 
 
-def _link(*parts: str) -> str:
-    return "/".join(quote(p) for p in parts)
+def _link(root: Path, path: Path) -> str:
+    return "/".join(quote(p) for p in path.relative_to(root).parts)
+
+
+def _read_results(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _report_entry(root: Path, period_dir: Path, name: str) -> dict[str, Any]:
+    """What the index shows of one report: links to its files, headline and marks."""
+    folder, failed = period_dir / name, period_dir / f"{name}{FAILED_SUFFIX}"
+    html = folder / f"{name}.html"
+    entry: dict[str, Any] = {"name": name, "html": None, "failed": None}
+    if html.is_file():
+        results = _read_results(folder)
+        headline = results.get("headline")
+        if not isinstance(headline, str):
+            headline = (results.get("headlines") or {}).get(name)
+        pdf = folder / f"{name}.pdf"
+        entry.update(
+            title=_html_title(html), html=_link(root, html),
+            pdf=_link(root, pdf) if pdf.is_file() else None,
+            headline=headline if isinstance(headline, str) else None,
+            tables=[{"name": p.stem, "href": _link(root, p)} for p in sorted(folder.glob("tables/*.csv"))],
+            workbooks=[{"name": p.name, "href": _link(root, p)} for p in sorted(folder.glob("*.xlsx"))],
+            synthetic=bool(results.get("synthetic")),
+            for_publication=results.get("for_publication", True) is not False,
+        )
+    if failed.is_dir():
+        error, ipynb = failed / "error.txt", failed / f"{name}.ipynb"
+        when = datetime.fromtimestamp(failed.stat().st_mtime).strftime("%d %B %Y at %H:%M")
+        entry["failed"] = {"when": when, "error": _link(root, error) if error.is_file() else None,
+                           "ipynb": _link(root, ipynb) if ipynb.is_file() else None}
+    return entry
+
+
+def _scan(root: Path, tree: Path, internal: bool = False) -> list[dict[str, Any]]:
+    """The areas in one tree of an output folder, each with its reports by type and period."""
+    areas = []
+    if not tree.is_dir():
+        return areas
+    for area_dir in sorted(p for p in tree.iterdir() if p.is_dir() and not p.name.startswith(".")
+                           and p.name not in RESERVED_NAMES):
+        types: dict[str, list[dict[str, Any]]] = {}
+        for period_dir in (p for p in area_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            period = _period_of(period_dir.name)
+            names = {p.name[: -len(FAILED_SUFFIX)] if p.name.endswith(FAILED_SUFFIX) else p.name
+                     for p in period_dir.iterdir() if p.is_dir() and not p.name.startswith(".")}
+            for name in names:
+                entry = _report_entry(root, period_dir, name)
+                if entry["html"] is None and entry["failed"] is None:
+                    continue  # not a report folder (e.g. tables/ from an older layout)
+                entry["period"] = period_words(period) if period else period_dir.name.replace("_", " to ")
+                entry["sort"] = (str(period.start), str(period.end)) if period else ("9", period_dir.name)
+                types.setdefault(name, []).append(entry)
+        if not types:
+            continue
+        order = list(REPORT_TYPES)
+        groups = []
+        for name in sorted(types, key=lambda n: (order.index(n) if n in order else len(order), n)):
+            entries = sorted(types[name], key=lambda e: e["sort"])
+            title = REPORT_TYPES.get(name) or next(
+                (e["title"] for e in entries if e.get("title")), name.replace("_", " ").capitalize())
+            groups.append({"name": name, "title": title, "reports": entries})
+        areas.append({"name": area_dir.name, "title": _area_title(area_dir.name), "types": groups,
+                      "internal": internal})
+    return areas
 
 
 def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Path:
-    """Write ``<out_dir>/index.html``, the front page linking every report.
+    """Write ``<out_dir>/index.html``, the front page linking every complete report.
 
-    Reports are found on disk (``<out>/<area>/<period>/<name>.html``), not taken from
-    the last run, so the page also lists reports from earlier runs. They are grouped
-    by area and period (periods in date order); each links its HTML and, if present,
-    its PDF; a period shows the ``"headline"`` text of its ``results.json`` (the
-    evaluation's) and each report its own line from ``"headlines": {notebook: text}``. A
-    notebook that was run but has no HTML is listed as not finished. Links are
-    relative, so the folder can be zipped or copied to a shared drive.
+    Reports are found on disk (``<out>/<area>/<period>/<report>/``), not taken from the
+    last run, so the page also lists reports from earlier runs; a report folder only
+    ever appears complete (see :func:`execute`), so every link is to a whole report.
+    The page groups reports by area, then report type, then period (in words); each
+    shows its headline (``"headline"`` in its ``results.json``) and links its HTML,
+    PDF, tables (CSV) and workbook (XLSX), and says when the data are synthetic. A
+    report whose last run failed says so, with what went wrong. Reports made with
+    suppression off (``<out>/internal/``) are listed apart, as not for publication.
+    Links are relative, so the folder can be zipped or copied to a shared drive. The
+    page is written to a temporary file and renamed, so a reader never sees half.
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    areas = []
-    n_reports = n_failed = 0
-    for area_dir in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        periods = []
-        for period_dir in (p for p in area_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            names = sorted({p.stem for p in period_dir.glob("*.html")}
-                           | {p.stem for p in period_dir.glob("*.ipynb")}
-                           | {p.name[: -len(".error.txt")] for p in period_dir.glob("*.error.txt")})
-            reports = []
-            for name in names:
-                html, pdf, ipynb = (period_dir / f"{name}{s}" for s in (".html", ".pdf", ".ipynb"))
-                rel = (area_dir.name, period_dir.name)
-                if html.exists():
-                    n_reports += 1
-                    reports.append({"title": _html_title(html), "html": _link(*rel, html.name),
-                                    "pdf": _link(*rel, pdf.name) if pdf.exists() else None})
-                else:
-                    n_failed += 1
-                    error = period_dir / f"{name}.error.txt"
-                    reports.append({"title": _ipynb_title(ipynb), "html": None,
-                                    "ipynb": _link(*rel, ipynb.name) if ipynb.exists() else None,
-                                    "error": _link(*rel, error.name) if error.exists() else None})
-            if not reports:
-                continue
-            headline, per_report = None, {}
-            results = period_dir / "results.json"
-            if results.exists():
-                try:
-                    data = json.loads(results.read_text(encoding="utf-8"))
-                    value = data.get("headline")
-                    headline = value if isinstance(value, str) else None
-                    per_report = {k: v for k, v in (data.get("headlines") or {}).items() if isinstance(v, str)}
-                except (json.JSONDecodeError, AttributeError):
-                    headline = None
-            for name, report in zip(names, reports, strict=True):
-                report["headline"] = per_report.get(name)
-            period = _period_of(period_dir.name)
-            periods.append({
-                "slug": period_dir.name, "title": period.title if period else period_dir.name,
-                "headline": headline, "reports": reports,
-                "sort": (0, period.start, period.end) if period else (1, period_dir.name, ""),
-            })
-        if periods:
-            periods.sort(key=lambda p: (p["sort"][0], str(p["sort"][1]), str(p["sort"][2])))
-            areas.append({"name": area_dir.name, "title": _area_title(area_dir.name), "periods": periods})
+    areas, internal = _scan(out, out), _scan(out, out / INTERNAL, internal=True)
+
+    def reports(trees: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for a in trees for t in a["types"] for r in t["reports"]]
+
+    published = reports(areas)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     page = env.get_template("index.html.j2").render(
-        title=title, areas=areas, n_reports=n_reports, n_failed=n_failed, version=__version__,
+        title=title, areas=areas, internal=internal, version=__version__,
+        n_reports=sum(1 for r in published if r["html"]),
+        n_failed=sum(1 for r in published if r["failed"]),
+        synthetic=any(r.get("synthetic") for r in published + reports(internal)),
         generated=datetime.now().strftime("%d %B %Y at %H:%M"),
     )
     target = out / "index.html"
-    target.write_text(page, encoding="utf-8")
+    tmp = target.with_name(f".index.html.{os.getpid()}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, target)
     return target
 
 

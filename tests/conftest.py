@@ -63,9 +63,11 @@ def make_dataset(tmp_path):
     return _make
 
 
-def run_demo_suite(root: Path, *args: str) -> tuple[Path, Path]:
+def run_demo_suite(root: Path, *args: str, data: Path | None = None) -> tuple[Path, Path]:
     """Write the demo dataset under ``root`` and run ``evallib run`` on it as a user would.
 
+    ``data``: an existing dataset folder to use instead of writing the demo again.
+    Reports are in ``out/<area>/<period>/<report>/`` (see docs/running.md).
     Returns ``(data, out)``; fails with the command's output if it does not exit 0.
     """
     import subprocess
@@ -73,8 +75,10 @@ def run_demo_suite(root: Path, *args: str) -> tuple[Path, Path]:
 
     from evallib.synthetic.demo import write_demo
 
-    data, out = root / "data", root / "out"
-    write_demo(data)
+    out = root / "out"
+    if data is None:
+        data = root / "data"
+        write_demo(data)
     proc = subprocess.run([sys.executable, "-m", "evallib", "run", "--data", str(data), "--out", str(out),
                            "--no-progress", *args], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -247,12 +247,12 @@ def test_run_end_to_end_reports_the_failure_and_makes_the_rest(tmp_path):
     assert "cell 3 of" in stdout and "ValueError: fixture failure in cell three" in stdout
     assert "1 of 2 report(s) made; 1 failed." in stdout
     assert f"Open the reports from: {out / 'index.html'}" in stdout
-    job_dir = out / "leicestershire" / "2021-22"
+    job_dir = out / "leicestershire" / "2021-22" / "ok_report"
     html = (job_dir / "ok_report.html").read_text(encoding="utf-8")
     assert "suppress below 7" in html  # the option reached the notebook
     assert json.loads((job_dir / "results.json").read_text())["people"] == 15
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert 'href="leicestershire/2021-22/ok_report.html"' in index
+    assert 'href="leicestershire/2021-22/ok_report/ok_report.html"' in index
     log = json.loads((out / "run-log.json").read_text())
     assert [(r["notebook"].split("/")[-1], r["ok"], r["cell"]) for r in log["results"]] == [
         ("ok_report.ipynb", True, None), ("failing.ipynb", False, 3)]

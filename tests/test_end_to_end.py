@@ -17,31 +17,59 @@ ID_COLUMNS = {
 }
 
 
+PERIOD = ("leicestershire", "2021-22")
+EVALUATION = "completers_vs_noncompleters"
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     data, out = run_demo_suite(tmp_path_factory.mktemp("e2e"), "--period", "2021-22")
     return data, out, None
 
 
-def test_every_notebook_of_the_period_made_a_report(run):
+def test_every_notebook_of_the_period_made_a_report_in_its_own_folder(run):
     _, out, _ = run
-    made = {p.stem for p in (out / "leicestershire" / "2021-22").glob("*.html")}
-    assert {"completers_vs_noncompleters", "partner_outcomes", "service_outputs", "quarterly_return"} <= made
+    period = out.joinpath(*PERIOD)
+    made = {p.stem for p in period.glob("*/*.html")}
+    assert {EVALUATION, "partner_outcomes", "service_outputs"} <= made
+    for html in period.glob("*/*.html"):
+        assert html.parent.name == html.stem  # <period>/<report>/<report>.html
+    assert not list(period.glob("*.*")) and not (period / "tables").exists()  # nothing shared
+    # the two reports that once wrote tables/partner_engagement.csv each have their own
+    assert (period / "service_outputs/tables/partner_engagement.csv").read_text() != \
+        (period / "partner_outcomes/tables/partner_engagement.csv").read_text()
 
 
 def test_index_links_every_report(run):
     _, out, _ = run
     index = (out / "index.html").read_text()
-    reports = sorted(out.glob("*/*/*.html"))
+    reports = sorted(out.glob("*/*/*/*.html"))
     assert reports
     for report in reports:
         assert str(report.relative_to(out)) in index
+        for table in report.parent.glob("tables/*.csv"):
+            assert str(table.relative_to(out)) in index
     assert "One-year proven reoffending" in index   # the headline from results.json
+    assert "Partner Support Service: " in index and "Service outputs: " in index  # every report's headline
+    assert "Synthetic data" in index  # the demo data are made up, and the index says so
+
+
+def test_jobs_do_not_change_the_outputs(run, tmp_path):
+    """--jobs 2 gives byte-identical tables and results to --jobs 1 (the module's run)."""
+    data, out, _ = run
+    _, out2 = run_demo_suite(tmp_path, "--period", "2021-22", "--jobs", "2", "--notebook", "service_outputs",
+                             "--notebook", "partner_outcomes", "--format", "html", data=data)
+    for report in ("service_outputs", "partner_outcomes"):
+        one, two = out.joinpath(*PERIOD, report), out2.joinpath(*PERIOD, report)
+        files = sorted(p.relative_to(one) for p in one.rglob("*") if p.suffix in (".csv", ".json"))
+        assert files and files == sorted(p.relative_to(two) for p in two.rglob("*") if p.suffix in (".csv", ".json"))
+        for f in files:
+            assert (one / f).read_bytes() == (two / f).read_bytes(), f"{report}/{f} differs"
 
 
 def test_report_is_code_free_with_embedded_figures(run):
     _, out, _ = run
-    html = (out / "leicestershire" / "2021-22" / "completers_vs_noncompleters.html").read_text()
+    html = out.joinpath(*PERIOD, EVALUATION, f"{EVALUATION}.html").read_text()
     assert "evaluation.evaluate" not in html and "import " not in html
     assert "jp-InputArea jp-Cell-inputArea" not in html and "In&nbsp;[" not in html
     assert "highlight-ipynb" not in html and "load_for_notebook" not in html
@@ -52,7 +80,7 @@ def test_report_is_code_free_with_embedded_figures(run):
 
 def test_results_json_has_each_group(run):
     _, out, _ = run
-    res = json.loads((out / "leicestershire" / "2021-22" / "results.json").read_text())
+    res = json.loads(out.joinpath(*PERIOD, EVALUATION, "results.json").read_text())
     for variant in ("any", "da"):
         for group in ("completed", "not_completed"):
             g = res["outcomes"][variant]["groups"][group]
@@ -64,7 +92,7 @@ def test_results_json_has_each_group(run):
 
 def test_tables_written_as_csv(run):
     _, out, _ = run
-    tables = out / "leicestershire" / "2021-22" / "tables"
+    tables = out.joinpath(*PERIOD, EVALUATION, "tables")
     flow = pd.read_csv(tables / "record_flow.csv")
     assert list(flow.columns) == ["Stage", "Step", "People", "Reason"]
     rates = pd.read_csv(tables / "reoffending_any.csv")
@@ -89,7 +117,7 @@ def test_no_output_contains_a_person_level_identifier(run):
 
 def test_no_small_count_in_published_tables(run):
     _, out, _ = run
-    for csv in (out / "leicestershire" / "2021-22" / "tables").glob("*.csv"):
+    for csv in out.joinpath(*PERIOD).glob("*/tables/*.csv"):
         df = pd.read_csv(csv)
         for col in df.columns:
             if col in ("n", "reoffenders", "People"):

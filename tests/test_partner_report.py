@@ -421,7 +421,7 @@ def test_notebook_runs_on_the_demo_data(tmp_path):
     jobs = plan(notebooks=["partner_outcomes"], areas=["leicestershire"], periods=["2021-22"], data=data, out=out)
     report = execute(jobs, progress=False)
     assert report.ok, report.to_text()
-    folder = out / "leicestershire" / "2021-22"
+    folder = out / "leicestershire" / "2021-22" / "partner_outcomes"
     names = {p.stem for p in (folder / "tables").glob("*.csv")}
     assert names == {f"partner_{n}" for n in ("engagement", "dash_bands", "risk_change", "high_risk",
                                                "feels_safer", "abuse_reduced", "domains", "children")}
@@ -436,7 +436,9 @@ def test_notebook_runs_on_the_demo_data(tmp_path):
             vals = pd.to_numeric(df[col].str.replace(",", ""), errors="coerce").dropna()
             assert not vals.between(1, 4).any(), f"{csv.name}:{col}"
     results = json.loads((folder / "results.json").read_text())
-    assert results["partner_outcomes"]["offered"] == 246 and "headline" not in results
+    assert results["partner_outcomes"]["offered"] == 246
+    assert results["headline"].startswith("Partner Support Service: 246 partners offered support; ")
+    assert results["for_publication"] is True and results["synthetic"] is True
     html = (folder / "partner_outcomes.html").read_text()
     assert "Traceback" not in html and "Warning" not in html and "import " not in html
     assert "partner_report." not in html and "In&nbsp;[" not in html

@@ -391,7 +391,7 @@ def _with_label(ds, label):
 
 
 @pytest.mark.parametrize(("text", "safe"), [
-    ("=1+1", "'=1+1"), ("+44 116", "'+44 116"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("=1+1", "'=1+1"), ("+44 116", "'+44 116"), ("-2", "-2"), ("-0.26", "-0.26"), ("-2 to 4", "'-2 to 4"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\tx", "'\tx"), ("\rx", "'\rx"), ("\uff1dcmd", "'\uff1dcmd"), ("Blaby", "Blaby"),
     ("a=b", "a=b"), ("\x01=x", "'=x"), (7, 7),
 ])
@@ -511,7 +511,7 @@ def test_notebook_is_thin_and_parameterised():
     src = params[0].source
     for line in ('area: str = "leicestershire"', 'period: str = "2022-23Q2"',
                  'data_dir: str = "../outputs/demo-data"',
-                 'output_dir: str = "../outputs/leicestershire/2022-23Q2"', "suppress_below: int = -1"):
+                 'output_dir: str = ""', "suppress_below: int = -1"):
         assert line in src
     assert all("# " in ln for ln in src.splitlines() if ln.strip())   # each has its help
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
@@ -530,8 +530,9 @@ def test_notebook_runs_on_the_small_dataset(tmp_path):
                     "output_dir": str(out), "suppress_below": 0},
         cwd=str(REPO / "notebooks"), kernel_name="python3", progress_bar=False)
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert results["headlines"]["quarterly_return"] == "2023-24 Q2: 7 valid referrals, 86% engaged"
+    assert results["headline"] == "2023-24 Q2: 7 valid referrals, 86% engaged"
+    assert results["for_publication"] is False and "NOT FOR PUBLICATION" in results["not_for_publication"]
     got = read_workbook(out / "quarterly_return.xlsx")
     assert got["referrals.valid"] == 7 and got["delivered.children"] == 13
-    table = (out / "tables" / "quarterly_return.csv").read_text(encoding="utf-8")
+    table = (out / "tables" / "NOT_FOR_PUBLICATION-quarterly_return.csv").read_text(encoding="utf-8")
     assert table.splitlines()[0].startswith("section,item,value,definition")

@@ -17,6 +17,7 @@ import nbformat
 import pypdf
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 
 from evallib import runner
 from evallib.params import ParamsError, PeriodError, load_suite
@@ -74,8 +75,9 @@ def test_plan_expands_areas_periods_notebooks(tmp_path):
         ("2021-22", "ok_report"), ("2021-22", "failing"),
         ("2022-04-01..2022-11-30", "ok_report"), ("2022-04-01..2022-11-30", "failing")]
     first = jobs[0]
-    assert first.out_dir == tmp_path / "out" / "leicestershire" / "2021-22"
-    assert jobs[2].out_dir.name == "2022-04-01_2022-11-30"
+    assert first.out_dir == tmp_path / "out" / "leicestershire" / "2021-22" / "ok_report"
+    assert jobs[1].out_dir == tmp_path / "out" / "leicestershire" / "2021-22" / "failing"  # no shared folder
+    assert jobs[2].out_dir.parent.name == "2022-04-01_2022-11-30"
     assert first.notebook.is_absolute() and first.data_dir.is_absolute()
     assert first.parameters == {"area": "leicestershire", "period": "2021-22",
                                 "data_dir": str(tmp_path / "data"),
@@ -83,7 +85,7 @@ def test_plan_expands_areas_periods_notebooks(tmp_path):
     # failing.ipynb does not declare suppress_below: a suite-wide optional parameter is
     # then not passed (papermill would warn and the notebook would ignore it anyway)
     assert "suppress_below" not in jobs[1].parameters
-    assert jobs[1].html_path == first.out_dir / "failing.html"
+    assert jobs[1].html_path == jobs[1].out_dir / "failing.html"
 
 
 def test_command_line_overrides_the_suite(tmp_path, monkeypatch):
@@ -93,8 +95,11 @@ def test_command_line_overrides_the_suite(tmp_path, monkeypatch):
                 out="reports", suppress_below=10)
     assert [(j.area, j.period, j.name) for j in jobs] == [("leicestershire", "2023-24Q3", "ok_report")]
     assert jobs[0].data_dir == tmp_path / "mine"  # command-line paths: relative to the cwd
-    assert jobs[0].out_dir == tmp_path / "reports" / "leicestershire" / "2023-24Q3"
+    assert jobs[0].out_dir == tmp_path / "reports" / "leicestershire" / "2023-24Q3" / "ok_report"
     assert jobs[0].parameters["suppress_below"] == 10
+    # suppression off: an internal tree of its own, never a published report's folder
+    internal = plan(suite, notebooks=[str(OK)], out="reports", suppress_below=0)[0]
+    assert internal.out_dir == tmp_path / "reports" / "internal" / "leicestershire" / "2021-22" / "ok_report"
 
 
 def test_bad_period_teaches_the_right_forms(tmp_path):
@@ -162,13 +167,25 @@ def test_execute_refuses_unknown_format_before_running(tmp_path):
 
 
 # --------------------------------------------------------------------------- execution
+PREVIOUS = {"failing.html": "<title>Failing fixture</title>previous complete report",
+            "tables/t.csv": "a\n1\n", "results.json": '{"headline": "previous headline"}\n'}
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """Execute both fixture notebooks once, in parallel, with HTML and PDF output."""
+    """Execute both fixture notebooks once, in parallel, with HTML and PDF output.
+
+    ``failing`` has a complete report from an earlier run, and leftovers of a killed run
+    lie in the period folder: the failing rerun must leave the one as it was and the
+    others must go.
+    """
     folder = tmp_path_factory.mktemp("run")
     jobs = plan(write_suite(folder, [OK, FAILING]))
-    jobs[0].out_dir.mkdir(parents=True)
-    (jobs[0].out_dir / "failing.html").write_text("stale report from an earlier run")
+    for name, text in PREVIOUS.items():
+        (jobs[1].out_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (jobs[1].out_dir / name).write_text(text)
+    (jobs[0].period_dir / ".staging-ok_report-killed" / "tables").mkdir(parents=True)
+    (folder / "out" / ".evallib-work" / "run-1" / "evallib-kernel-x").mkdir(parents=True)
     report = execute(jobs, n_jobs=2, formats=("html", "pdf"), progress=False)
     return {"jobs": jobs, "report": report, "out": folder / "out"}
 
@@ -181,8 +198,12 @@ def test_failure_names_cell_and_error_and_the_other_report_is_made(run):
     assert failure.cell == 3  # markdown, parameters, then the raise: cell 3 as written
     assert failure.ename == "ValueError"
     assert "fixture failure in cell three" in failure.evalue
-    assert failure.executed.exists()  # the partly run notebook is kept for reading
-    assert not failure.job.html_path.exists()  # and the stale report was removed
+    assert failure.executed.exists()  # the partly run notebook is kept for reading,
+    assert failure.executed.parent == failure.job.failed_dir  # beside the report, not in it
+    # the failed rerun leaves the last complete report exactly as it was: no mix
+    assert {str(p.relative_to(failure.job.out_dir)): p.read_text() for p in failure.job.out_dir.rglob("*")
+            if p.is_file()} == PREVIOUS
+    assert sorted(p.name for p in failure.job.failed_dir.iterdir()) == ["error.txt", "failing.ipynb"]
     text = report.to_text()
     assert "cell 3 of" in text and "ValueError: fixture failure in cell three" in text
     assert str(failure.executed) in text
@@ -206,6 +227,12 @@ def test_html_report_has_no_code_and_embeds_the_figure(run):
     assert "<script" not in html  # opens offline; nothing fetched from a CDN
 
 
+def test_no_staging_or_kernel_folders_are_left(run):
+    period = run["jobs"][0].period_dir
+    assert sorted(p.name for p in period.iterdir()) == ["failing", "failing.failed", "ok_report"]
+    assert not (run["out"] / ".evallib-work").exists()
+
+
 def test_notebook_outputs_are_written_to_the_job_folder(run):
     out_dir = run["jobs"][0].out_dir
     assert (out_dir / "tables" / "by_district.csv").read_text().splitlines()[0] == "district,people"
@@ -227,18 +254,23 @@ def test_index_links_every_report(run):
     assert index == run["out"] / "index.html"
     page = index.read_text(encoding="utf-8")
     hrefs = re.findall(r'href="([^"]+)"', page)
-    assert "leicestershire/2021-22/ok_report.html" in hrefs
-    assert "leicestershire/2021-22/ok_report.pdf" in hrefs
-    assert "leicestershire/2021-22/failing.ipynb" in hrefs  # listed as not finished,
-    assert "leicestershire/2021-22/failing.error.txt" in hrefs  # with what went wrong
+    assert "leicestershire/2021-22/ok_report/ok_report.html" in hrefs
+    assert "leicestershire/2021-22/ok_report/ok_report.pdf" in hrefs
+    assert "leicestershire/2021-22/ok_report/tables/by_district.csv" in hrefs
+    assert "leicestershire/2021-22/failing/failing.html" in hrefs  # the last complete report,
+    assert "leicestershire/2021-22/failing.failed/failing.ipynb" in hrefs  # the failed rerun,
+    assert "leicestershire/2021-22/failing.failed/error.txt" in hrefs  # with what went wrong
     assert all(not h.startswith(("/", "file:")) for h in hrefs)  # relative links
     assert all((run["out"] / h).exists() for h in hrefs)
     assert "Leicester, Leicestershire &amp; Rutland" in page
-    assert "April 2021 - March 2022" in page
-    assert "Fixture headline for leicestershire 2021-22" in page
-    assert ">Fixture report for tests</a>" in page
-    assert "Failing fixture: did not finish" in page
-    error = (run["out"] / "leicestershire/2021-22/failing.error.txt").read_text()
+    assert ">April 2021 to March 2022 (financial year)</a>" in page  # the period in words
+    visible = BeautifulSoup(page, "html.parser").get_text()
+    assert "2021-22" not in visible.replace("Fixture headline for leicestershire 2021-22", "")  # no codes
+    assert "Fixture headline for leicestershire 2021-22" in page and "previous headline" in page
+    assert "<h3" in page and "Fixture report for tests</h3>" in page  # grouped by report type
+    assert "the report above is from the last run that did" in page
+    assert "<main>" in page
+    error = (run["out"] / "leicestershire/2021-22/failing.failed/error.txt").read_text()
     assert "cell 3" in error and "ValueError: fixture failure in cell three" in error
 
 

@@ -1149,6 +1149,23 @@ def domain_figure(r: PartnerReport) -> FigureWithAlt:
 # ---------------------------------------------------------------------------------------
 
 
+def headline(r: PartnerReport) -> str:
+    """One line for the index: partners offered support and how many engaged, as published."""
+    if not r.partners_supplied:
+        return "Partner Support Service outcomes: no partners table was supplied."
+    offered = r.count("offered")
+    engaged = r.rate("engaged.yes", "offered")
+    if offered is None:
+        return "Partner Support Service outcomes: the number of partners offered support is not shown (small numbers)."
+    text = f"Partner Support Service: {offered:,} partner{'s' if offered != 1 else ''} offered support"
+    if engaged["rate"] is not None:
+        text += (f"; {engaged['count']:,} engaged ({100 * engaged['rate']:.0f}%, 95% interval "
+                 f"{100 * engaged['ci_low']:.0f}% to {100 * engaged['ci_high']:.0f}%)")
+    else:
+        text += "; the number who engaged is not shown (small numbers)"
+    return text + "."
+
+
 def results(r: PartnerReport) -> dict[str, Any]:
     """Group-level, disclosure-controlled numbers for ``results.json["partner_outcomes"]``.
 

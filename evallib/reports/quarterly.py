@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -45,7 +44,8 @@ import numpy as np
 import pandas as pd
 
 from evallib.disclosure import DisclosureRule
-from evallib.params import AreaParams, Period, parse_period
+from evallib.outputs import NOT_FOR_PUBLICATION, spreadsheet_safe
+from evallib.params import AreaParams, Period, PeriodError, parse_period
 from evallib.reports.gate import Gate
 from evallib.schemas import TABLES, Dataset
 
@@ -61,6 +61,7 @@ __all__ = [
     "return_html",
     "return_rule",
     "spreadsheet_safe",
+    "require_quarter",
     "write_return_xlsx",
 ]
 
@@ -436,27 +437,6 @@ def _long_date(d: date) -> str:
 
 def _count_text(v: int) -> str:
     return f"{int(v):,}"
-
-
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-
-
-def spreadsheet_safe(text: object) -> object:
-    """Neutralise spreadsheet formula injection in one text value.
-
-    A cell whose text starts with ``=``, ``+``, ``-``, ``@``, a tab, CR or LF (or the
-    full-width forms some spreadsheets also read) can be run as a formula when the file is
-    opened (``=HYPERLINK(...)``, DDE payloads). Such text gets a leading apostrophe, the
-    OWASP recommendation, which survives a later save as CSV. Control characters that XML
-    forbids are removed. Non-text values are returned unchanged.
-    """
-    if not isinstance(text, str):
-        return text
-    text = _ILLEGAL_XML.sub("", text)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 # --------------------------------------------------------------------------- computing
@@ -848,6 +828,21 @@ def _statement_specs(f: _Facts) -> tuple[_SectionSpec, list]:
     return section, equations
 
 
+def require_quarter(period: str | Period) -> Period:
+    """The period, if it is a financial quarter; else a :class:`PeriodError` showing the form.
+
+    The return is a quarterly form: a year or a date range labelled "Quarter" would
+    misreport, so it is refused (``evallib run`` refuses it before running anything).
+    """
+    p = parse_period(period)
+    if p.kind != "quarter":
+        raise PeriodError(
+            f"the quarterly return is made for one financial quarter, written like 2023-24Q2 "
+            f"(Q1 = April-June, so 2023-24Q2 is July-September 2023); {p.label!r} is a "
+            f"{'financial year' if p.kind == 'year' else 'date range'}")
+    return p
+
+
 def quarterly_return(dataset: Dataset, quarter: str | Period, *,
                      suppress_below: int | None = None) -> QuarterlyReturn:
     """Compute the OPCC quarterly monitoring return of one area and quarter.
@@ -862,8 +857,8 @@ def quarterly_return(dataset: Dataset, quarter: str | Period, *,
     dataset : Dataset
         A validated dataset (:func:`evallib.schemas.load_dataset`).
     quarter : str or Period
-        A financial quarter such as ``2023-24Q2`` (July-September 2023). Other periods
-        work too: a financial year gives the form's "Q1-Q4" return.
+        A financial quarter such as ``2023-24Q2`` (July-September 2023), and nothing
+        else: the form is quarterly (:func:`require_quarter`).
     suppress_below : int, optional
         Threshold override: ``None`` or negative uses the area's; ``0`` switches
         suppression off (internal use only).
@@ -873,7 +868,7 @@ def quarterly_return(dataset: Dataset, quarter: str | Period, *,
     QuarterlyReturn
         The published figures in the form's order, with definitions.
     """
-    period = parse_period(quarter)
+    period = require_quarter(quarter)
     area = dataset.area
     rule = return_rule(area, suppress_below)
     lwd = last_working_day(period.end, period.start)
@@ -1060,6 +1055,12 @@ def write_return_xlsx(qr: QuarterlyReturn, path: str | Path) -> Path:
         ws.row_dimensions[row].height = 15 * lines
 
     r = 1
+    if not qr.rule.active:  # a banner row and the sheet's name say so before anything else
+        ws.title = "NOT FOR PUBLICATION"
+        text(r, 1, NOT_FOR_PUBLICATION, font=Font(bold=True, color="FFFFFF"), fill="B00020")
+        for col in range(2, 8):
+            ws.cell(row=r, column=col).fill = PatternFill("solid", fgColor="B00020")
+        r += 1
     text(r, 1, qr.title, font=Font(bold=True, size=14, color=_HEAD_FILL))
     r += 1
     facts = [

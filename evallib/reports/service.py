@@ -304,19 +304,27 @@ def cover_html(ds: Dataset, period: Period, rule: DisclosureRule) -> str:
 
 
 def headline(published: dict[str, PublishedTable], area: AreaParams) -> str:
-    """One line for the index: referrals and partner engagement per group, as published."""
+    """One line for the index: referrals and partner engagement per group, as published.
+
+    A group whose figure is hidden is named as not shown, never silently left out.
+    """
     groups = list(area.groups)
-    parts = []
+    parts, hidden = [], []
     if "referrals" in published:
         rows = published["referrals"].tidy.set_index("district")
-        shown = [f"{g} {int(rows.loc[g, 'received'])}" for g in groups
-                 if g in rows.index and pd.notna(rows.loc[g, "received"])]
+        present = [g for g in groups if g in rows.index]
+        shown = [f"{g} {int(rows.loc[g, 'received'])}" for g in present if pd.notna(rows.loc[g, "received"])]
+        hidden += [f"{g} referrals" for g in present if pd.isna(rows.loc[g, "received"])]
         if shown:
             parts.append("referrals received: " + ", ".join(shown))
     if "partner_engagement" in published:
         rows = published["partner_engagement"].tidy.set_index("district")
-        shown = [f"{g} {int(rows.loc[g, 'engaged'])} of {int(rows.loc[g, 'offered'])}" for g in groups
-                 if g in rows.index and pd.notna(rows.loc[g, "engaged"]) and pd.notna(rows.loc[g, "offered"])]
+        present = [g for g in groups if g in rows.index]
+        ok = [g for g in present if pd.notna(rows.loc[g, "engaged"]) and pd.notna(rows.loc[g, "offered"])]
+        shown = [f"{g} {int(rows.loc[g, 'engaged'])} of {int(rows.loc[g, 'offered'])}" for g in ok]
+        hidden += [f"{g} partners" for g in present if g not in ok]
         if shown:
             parts.append("partners engaged: " + ", ".join(shown))
+    if hidden:
+        parts.append("not shown (small numbers): " + ", ".join(hidden))
     return ("Service outputs: " + "; ".join(parts) + ".") if parts else "Service outputs by district."
