@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,3 +89,125 @@ def test_results_merge_nested_headlines(tmp_path):
     import json
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["headline"] == "main" and data["headlines"] == {"a": "first", "b": "second"}
+
+
+# --------------------------------------------------------------------------- spreadsheets
+HOSTILE = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "\tx"]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised_numbers_stay_numbers(tmp_path):
+    df = pd.DataFrame({"label": [*HOSTILE, "Blaby"], "smd": [-0.26] * 6, "text_number": ["-0.26"] * 6,
+                       "=1+1": [1] * 6})
+    path = OutputFolder(tmp_path).table("hostile", df)
+    back = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(back.columns) == ["label", "smd", "text_number", "'=1+1"]
+    assert list(back["label"]) == ["'" + h for h in HOSTILE] + ["Blaby"]
+    assert set(back["smd"]) == {"-0.26"} and set(back["text_number"]) == {"-0.26"}  # numbers stay numbers
+    assert pd.read_csv(path)["smd"].dtype.kind == "f"
+
+
+def test_validate_problems_csv_has_no_formula_cells(tmp_path):
+    from evallib import cli
+    from tests.conftest import MINIMAL, write_tables
+
+    bad = {**MINIMAL, "referrals": [{**MINIMAL["referrals"][0], "district": HOSTILE[0]}]}
+    data = write_tables(tmp_path / "data", bad)
+    assert cli.main(["validate", "--data", str(data), "--out", str(tmp_path / "problems.csv")]) == 2
+    problems = pd.read_csv(tmp_path / "problems.csv", dtype=str, keep_default_na=False)
+    cells = [v for c in problems.columns for v in problems[c]]
+    assert "'" + HOSTILE[0] in cells
+    assert not [v for v in cells if v.startswith(("=", "+", "@", "\t", "\r")) or
+                (v.startswith("-") and not v.lstrip("-").replace(".", "").isdigit())]
+
+
+# --------------------------------------------------------------------------- folders
+class _Rule:
+    def __init__(self, threshold):
+        self.threshold, self.active = threshold, threshold >= 2
+
+
+def _ds(make_dataset):
+    return make_dataset()
+
+
+def test_a_notebook_run_by_hand_writes_to_its_own_area_and_period(make_dataset, tmp_path, monkeypatch):
+    from evallib import outputs
+
+    monkeypatch.setattr(outputs, "_default_root", lambda: tmp_path / "outputs")
+    ds = make_dataset()
+    out = OutputFolder.for_report("", "service_outputs", ds, "2022-23Q2", _Rule(5))
+    assert out.path == tmp_path / "outputs" / "interactive" / "leicestershire" / "2022-23Q2" / "service_outputs"
+    results = json.loads(out.results_path.read_text())
+    assert results["for_publication"] is True and "not_for_publication" not in results
+    assert results["period"] == "2022-23Q2" and results["report"] == "service_outputs"
+    assert out.table("t", pd.DataFrame({"a": [1]})).name == "t.csv"
+
+    off = OutputFolder.for_report("", "service_outputs", ds, "2021-22", _Rule(0))
+    assert off.path == tmp_path / "outputs" / "interactive-internal" / "leicestershire" / "2021-22" / "service_outputs"
+    results = json.loads(off.results_path.read_text())
+    assert results["for_publication"] is False and results["not_for_publication"].startswith("NOT FOR PUBLICATION")
+    assert off.table("t", pd.DataFrame({"a": [1]})).name == "NOT_FOR_PUBLICATION-t.csv"
+
+    given = OutputFolder.for_report(str(tmp_path / "runner"), "x", ds, "2021-22", _Rule(5))
+    assert given.path == tmp_path / "runner"  # the runner's folder is used as given
+
+
+def test_report_folders_cannot_lead_outside_the_root(tmp_path):
+    from evallib.outputs import report_dir
+
+    assert report_dir(tmp_path, "a", "2021-22", "r") == tmp_path / "a" / "2021-22" / "r"
+    assert report_dir(tmp_path, "a", "2021-22", "r", for_publication=False) == tmp_path / "internal/a/2021-22/r"
+    for bad in ("..", "../x", "a/b", ""):
+        with pytest.raises(ValueError):
+            report_dir(tmp_path, bad, "2021-22", "r")
+
+
+# --------------------------------------------------------------------------- HTML
+def test_styled_tables_show_hostile_text_as_text():
+    from evallib.present import styled
+
+    df = pd.DataFrame({"<img src=x onerror=alert(1)>": ["<script>alert(1)</script>"], "n": [-0.26]})
+    html = styled(df, "<b>caption</b>", "<i>note</i>")._repr_html_()
+    assert "<script" not in html and "<img" not in html and "<b>" not in html and "<i>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_hostile_labels_in_the_params_and_data_render_as_text_and_never_as_formulas(tmp_path, monkeypatch):
+    """An area whose names are markup and formulas, through `evallib run` to HTML and CSV."""
+    import shutil
+
+    import yaml
+    from bs4 import BeautifulSoup
+
+    from evallib.runner import execute, plan
+    from tests.conftest import write_tables
+
+    params = tmp_path / "params"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "params", params)
+    area = yaml.safe_load((params / "areas" / "leicestershire.yaml").read_text())
+    script, img, formula = "<script>alert(1)</script>", "<img src=x onerror=alert(2)>", '=HYPERLINK("http://x","y")'
+    area.update(name="hostile", display_name=img, districts=[script, "Blaby"], district_aliases={},
+                groups={formula: [script, "Blaby"]})
+    area["programmes"]["second_step"]["label"] = img
+    (params / "areas" / "hostile.yaml").write_text(yaml.safe_dump(area))
+    monkeypatch.setenv("EVALLIB_PARAMS", str(params))
+    refs = [{"referral_id": f"R{i}", "person_id": f"P{i}", "referral_date": "2021-05-01",
+             "district": script if i % 2 else "Blaby", "source": "self", "eligible": "yes"} for i in range(12)]
+    eps = [{"episode_id": f"E{i}", "referral_id": f"R{i}", "programme": "second_step", "start_date": "2021-06-01",
+            "end_date": "2021-11-30", "status": "completed"} for i in range(12)]
+    data = write_tables(tmp_path / "data", {"referrals": refs, "episodes": eps}, area="hostile")
+    jobs = plan(areas=["hostile"], periods=["2021-22"], notebooks=["service_outputs"], data=data,
+                out=tmp_path / "out")
+    report = execute(jobs, progress=False)
+    assert report.ok, report.to_text()
+    html = jobs[0].html_path.read_text(encoding="utf-8")
+    soup = BeautifulSoup(html, "html.parser")
+    assert not soup.find_all("script") and not soup.find_all(attrs={"onerror": True})
+    assert [i for i in soup.find_all("img") if not i.get("src", "").startswith("data:")] == []
+    text = soup.get_text()
+    assert script in text and img in text  # shown, as text
+    for csv in jobs[0].out_dir.glob("tables/*.csv"):
+        cells = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        values = [*cells.columns, *(v for c in cells.columns for v in cells[c])]
+        assert "'" + formula in values or formula not in csv.read_text()
+        assert not [v for v in values if v.startswith(("=", "+", "@"))], csv.name

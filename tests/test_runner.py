@@ -354,3 +354,98 @@ def test_missing_chromium_says_how_to_install(monkeypatch, tmp_path):
 def test_index_of_an_empty_folder_says_how_to_make_reports(tmp_path):
     page = write_index(tmp_path / "empty").read_text(encoding="utf-8")
     assert "No reports yet" in page and "evallib run" in page
+
+
+# --------------------------------------------------------------------------- runner-owned settings
+@pytest.mark.parametrize(("name", "option"), [("area", "--area"), ("period", "--period"), ("data_dir", "--data"),
+                                              ("output_dir", "--out"), ("suppress_below", "--suppress-below")])
+def test_settings_the_runner_owns_are_refused_naming_the_option(tmp_path, capsys, name, option):
+    from evallib import cli
+
+    with pytest.raises(NotebookParameterError, match=f"use {option} instead"):
+        plan(write_suite(tmp_path, [OK]), extra_parameters={name: "2022-23"})
+    code = cli.main(["run", "--suite", str(write_suite(tmp_path, [OK])), f"--set={name}=../elsewhere"])
+    assert code == 2 and f"use {option} instead" in capsys.readouterr().err
+
+
+def test_an_area_is_a_plain_name_or_an_area_file_never_a_way_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    suite = write_suite(tmp_path, [OK])
+    for bad in ("../leicestershire", "leicestershire/../../x", "/etc/passwd", "a b"):
+        with pytest.raises(ParamsError, match="plain name"):
+            plan(suite, areas=[bad], periods=["2021-22"])
+    copy = tmp_path / "mine" / "leicestershire.yaml"  # an area file outside params/, named by path
+    copy.parent.mkdir()
+    copy.write_text((Path(runner.repo_root()) / "params/areas/leicestershire.yaml").read_text())
+    job = plan(suite, areas=["mine/leicestershire.yaml"], periods=["2021-22"], out="o")[0]
+    assert job.parameters["area"] == str(copy)  # handed to the notebook as the file it is
+    assert job.out_dir == tmp_path / "o" / "leicestershire" / "2021-22" / "ok_report"
+
+
+def test_the_quarterly_return_takes_a_financial_quarter_only(tmp_path, capsys):
+    from evallib import cli
+    from evallib.reports.quarterly import require_quarter
+
+    suite = write_suite(tmp_path, [OK])
+    for period in ("2021-22", "2022-04-01..2022-06-30"):
+        with pytest.raises(PeriodError, match=r"quarterly_return takes only a financial quarter such as 2023-24Q3"):
+            plan(suite, notebooks=["quarterly_return"], periods=[period])
+        with pytest.raises(PeriodError, match="2023-24Q2"):
+            require_quarter(period)  # the report itself refuses too, when run by hand
+        code = cli.main(["run", "--suite", str(suite), "--notebook", "quarterly_return", "--period", period])
+        assert code == 2 and "financial quarter such as 2023-24Q3" in capsys.readouterr().err
+    assert require_quarter("2022-23Q2").kind == "quarter"
+    skipped: list[str] = []  # with other notebooks, the return is left out of the year, and says so
+    jobs = plan(suite, notebooks=["quarterly_return", str(OK)], periods=["2021-22", "2022-23Q2"], skipped=skipped)
+    assert [(j.period, j.name) for j in jobs] == [("2021-22", "ok_report"), ("2022-23Q2", "quarterly_return"),
+                                                  ("2022-23Q2", "ok_report")]
+    assert len(skipped) == 1 and skipped[0].startswith("quarterly_return left out for 2021-22")
+
+
+# --------------------------------------------------------------------------- killed rerun
+SLOW = """{"cells": [
+ {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "execution_count": null, "outputs": [], "source":
+  "area: str = \\"leicestershire\\"  # area\\nperiod: str = \\"2021-22\\"  # period\\ndata_dir: str = \\".\\"  # data\\noutput_dir: str = \\"\\"  # out\\npause: float = 0  # seconds to wait half way"},
+ {"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source":
+  "import time\\nimport pandas as pd\\nfrom evallib.outputs import OutputFolder\\nout = OutputFolder(output_dir)\\nout.table('half', pd.DataFrame({'run': [pause]}))\\ntime.sleep(pause)\\nout.results({'headline': f'run with pause {pause}'})\\nprint('done')"}],
+ "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+ "nbformat": 4, "nbformat_minor": 5}"""
+
+
+def test_a_killed_rerun_leaves_the_last_complete_report_and_is_cleaned_up(tmp_path):
+    """kill -9 of the whole run (runner, worker, kernel) half way through a rerun."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import MINIMAL, write_tables
+
+    nb = tmp_path / "slow.ipynb"
+    nb.write_text(SLOW)
+    data, out = write_tables(tmp_path / "data", MINIMAL), tmp_path / "out"
+    cmd = [sys.executable, "-m", "evallib", "run", "--suite", str(write_suite(tmp_path, [nb])), "--data", str(data),
+           "--out", str(out), "--no-progress", "--format", "html"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    report = out / "leicestershire" / "2021-22" / "slow"
+    before = {p: p.read_bytes() for p in report.rglob("*") if p.is_file()}
+    index = (out / "index.html").read_bytes()
+    assert b"run with pause 0" in index
+
+    proc = subprocess.Popen([*cmd, "--set", "pause=60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(report.parent.glob(".staging-slow-*/tables/half.csv")):  # the rerun is half way
+        assert time.monotonic() < deadline and proc.poll() is None, "the rerun never got half way"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert {p: p.read_bytes() for p in report.rglob("*") if p.is_file()} == before  # untouched: no mix
+    assert (out / "index.html").read_bytes() == index  # the index links the same complete report
+    assert list(report.parent.glob(".staging-*"))  # the killed run's leftovers ...
+
+    third = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert not list(report.parent.glob(".staging-*")) and not (out / ".evallib-work").exists()  # ... cleaned up
+    assert sorted(p.name for p in report.parent.iterdir()) == ["slow"]
