@@ -419,8 +419,8 @@ class _UserError(Exception):
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check a dataset; print the problem table or a one-line all-clear."""
     from evallib.notebook import needs_problems, notebook_needs
-    from evallib.params import load_area
     from evallib.outputs import spreadsheet_safe_frame
+    from evallib.params import load_area
     from evallib.schemas import PROBLEM_COLUMNS, DataValidationError, load_dataset
 
     folder = _in_folder(args.data, "--data")
