@@ -99,6 +99,8 @@ RUNNER_SETTINGS: dict[str, str] = {"area": "--area", "period": "--period", "data
 #: A failed run's notebook and error go to ``<period>/<notebook>.failed/``.
 FAILED_SUFFIX = ".failed"
 _STAGING, _OLD, _WORK = ".staging-", ".old-", ".evallib-work"
+#: Files the earlier layout wrote straight into a period folder, shared between reports.
+_OLD_LAYOUT = (".html", ".pdf", ".png", ".ipynb", ".error.txt", "results.json", ".xlsx")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -824,13 +826,21 @@ def clean_leftovers(root: str | Path) -> None:
     """Remove what a stopped or killed run left in an output folder.
 
     Staging folders (``.staging-*``) and the run's work folder (kernel files) are
-    deleted; a report caught between the two renames of :func:`_swap_in` (only its
+    deleted, as are the files an earlier layout put straight into a period folder
+    (shared ``tables/`` and ``results.json``, ``<report>.html`` ...); a report caught between the two renames of :func:`_swap_in` (only its
     ``.old-*`` copy left) is put back. Called by :func:`execute` with the folder locked.
     """
     root = Path(root)
     shutil.rmtree(root / _WORK, ignore_errors=True)
     for tree in (root, root / INTERNAL):
         for period in tree.glob("*/*/"):
+            if period.parent.name in RESERVED_NAMES:
+                continue
+            for stale in period.glob("*"):  # the earlier layout, shared by all reports
+                if stale.is_file() and stale.name.endswith(_OLD_LAYOUT):
+                    stale.unlink()
+            if (period / "tables").is_dir() and not (period / "tables" / "tables.html").exists():
+                shutil.rmtree(period / "tables", ignore_errors=True)
             for leftover in sorted(period.glob(".*")):
                 if leftover.name.startswith(_STAGING):
                     shutil.rmtree(leftover, ignore_errors=True)

@@ -185,6 +185,9 @@ def run(tmp_path_factory):
         (jobs[1].out_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (jobs[1].out_dir / name).write_text(text)
     (jobs[0].period_dir / ".staging-ok_report-killed" / "tables").mkdir(parents=True)
+    (jobs[0].period_dir / "tables").mkdir()  # the earlier layout's shared files: stale
+    for name in ("tables/partner_engagement.csv", "results.json", "ok_report.html", "failing.error.txt"):
+        (jobs[0].period_dir / name).write_text("stale")
     (folder / "out" / ".evallib-work" / "run-1" / "evallib-kernel-x").mkdir(parents=True)
     report = execute(jobs, n_jobs=2, formats=("html", "pdf"), progress=False)
     return {"jobs": jobs, "report": report, "out": folder / "out"}
@@ -449,3 +452,49 @@ def test_a_killed_rerun_leaves_the_last_complete_report_and_is_cleaned_up(tmp_pa
     assert third.returncode == 0, third.stdout + third.stderr
     assert not list(report.parent.glob(".staging-*")) and not (out / ".evallib-work").exists()  # ... cleaned up
     assert sorted(p.name for p in report.parent.iterdir()) == ["slow"]
+
+
+def test_index_groups_marks_and_keeps_internal_reports_apart(tmp_path):
+    def report(*parts, results, extra=()):
+        folder = tmp_path.joinpath(*parts)
+        (folder / "tables").mkdir(parents=True)
+        (folder / f"{parts[-1]}.html").write_text(f"<title>{parts[-1]} title</title>")
+        (folder / "results.json").write_text(json.dumps(results))
+        (folder / "tables" / "t.csv").write_text("a\n")
+        for name in extra:
+            (folder / name).write_text("x")
+
+    report("leicestershire", "2022-23Q2", "quarterly_return", extra=["quarterly_return.xlsx"],
+           results={"headline": "<b>7 valid referrals</b>", "synthetic": True, "for_publication": True})
+    report("leicestershire", "2021-04-01_2022-11-30", "service_outputs",
+           results={"headline": "Service outputs: not shown (small numbers): Rutland referrals."})
+    report("internal", "leicestershire", "2021-22", "service_outputs",
+           results={"headline": "INTERNAL HEADLINE", "for_publication": False})
+    report("interactive", "leicestershire", "2021-22", "service_outputs", results={"headline": "BY HAND"})
+    page = write_index(tmp_path).read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]+)"', page)
+    assert "leicestershire/2022-23Q2/quarterly_return/quarterly_return.xlsx" in hrefs  # the workbook
+    assert "leicestershire/2022-23Q2/quarterly_return/tables/t.csv" in hrefs  # and tables
+    assert ">July to September 2022 (quarter 2 of the financial year)</a>" in page
+    assert ">April 2021 to November 2022</a>" in page
+    assert "&lt;b&gt;7 valid referrals&lt;/b&gt;" in page  # headlines are text, not markup
+    assert "Quarterly monitoring return</h3>" in page and "Service outputs by district</h3>" in page
+    assert "synthetic data" in page and "Synthetic data." in page
+    assert "not shown (small numbers): Rutland referrals" in page
+    main, internal = page.split('<h2 id="internal">')
+    assert "INTERNAL HEADLINE" not in main and "INTERNAL HEADLINE" in internal  # apart, and marked
+    assert "NOT FOR PUBLICATION" in internal and "internal/leicestershire/2021-22/service_outputs/" in internal
+    assert "BY HAND" not in page and "interactive/" not in page  # notebooks run by hand: never listed
+    assert "<main>" in page and "</main>" in page
+    footer = re.search(r"footer \{[^}]*color: #([0-9a-f]{6})", page).group(1)
+    assert _contrast(footer, "ffffff") >= 4.5
+
+
+def _contrast(fg: str, bg: str) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours given as hex."""
+    def lum(h):
+        c = [int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    a, b = sorted((lum(fg), lum(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
