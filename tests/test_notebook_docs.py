@@ -69,7 +69,7 @@ def test_worked_example_runs_through_notebook_option(tmp_path):
                            "--format", "html", "--set", "window_months=12"],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    folder = out / "leicestershire" / "2021-22"
+    folder = out / "leicestershire" / "2021-22" / "reoffending_by_risk"
     assert (folder / "reoffending_by_risk.html").exists()
     table = pd.read_csv(folder / "tables" / "reoffending_by_risk.csv")
     assert list(table.columns) == ["risk", "people", "reoffended"]

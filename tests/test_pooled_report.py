@@ -149,7 +149,7 @@ def test_a_pooled_suite_block_plans_one_job_with_every_areas_dataset(world, tmp_
     jobs = [j for j in plan(suite, out=tmp_path) if j.members]
     assert len(jobs) == 1
     job = jobs[0]
-    assert job.out_dir == tmp_path / "test_pool" / "2021-22"
+    assert job.out_dir == tmp_path / "test_pool" / "2021-22" / "pooled_evaluation"
     assert job.members == {"leicestershire": world["data"] / "leicestershire", "north": world["data"] / "north"}
     assert job.parameters["areas"] == "leicestershire,north" and job.parameters["title"] == "Test pool"
     assert pooled.resolve_data_dirs(job.parameters["data_dir"], ["leicestershire", "north"]) == job.members

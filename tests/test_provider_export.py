@@ -243,10 +243,10 @@ def test_export_runs_through_a_notebook(export, tmp_path):
                            "--no-progress", "--format", "html"],
                           capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    referrals = pd.read_csv(tmp_path / "out" / AREA / "2021-22" / "tables" / "referrals.csv")
+    referrals = pd.read_csv(tmp_path / "out" / AREA / "2021-22" / "service_outputs" / "tables" / "referrals.csv")
     assert len(referrals) > 0
     # the report speaks of this area's programmes and groups only (it has no groups)
-    report = next((tmp_path / "out" / AREA / "2021-22").glob("*.html")).read_text(encoding="utf-8")
+    report = next((tmp_path / "out" / AREA / "2021-22").glob("*/*.html")).read_text(encoding="utf-8")
     assert "COUNTY" not in report and "Group rows" not in report
     assert "Children of people on intervention (Foundations excluded)" in report   # its own awareness label
 

@@ -23,7 +23,7 @@ A4_POINTS = (595.3, 841.9)
 def report(tmp_path_factory):
     _, out = run_demo_suite(tmp_path_factory.mktemp("browser"), "--period", "2021-22",
                             "--notebook", "completers_vs_noncompleters", "--format", "html,pdf")
-    folder = out / "leicestershire" / "2021-22"
+    folder = out / "leicestershire" / "2021-22" / "completers_vs_noncompleters"
     return folder, json.loads((folder / "results.json").read_text())
 
 
