@@ -211,3 +211,37 @@ def test_hostile_labels_in_the_params_and_data_render_as_text_and_never_as_formu
         values = [*cells.columns, *(v for c in cells.columns for v in cells[c])]
         assert "'" + formula in values or formula not in csv.read_text()
         assert not [v for v in values if v.startswith(("=", "+", "@"))], csv.name
+
+
+def test_papermill_run_by_hand_leaves_published_reports_byte_identical(tmp_path, monkeypatch):
+    """A notebook run outside `evallib run`, for another period and with suppression off."""
+    import shutil
+
+    import papermill
+    import yaml
+
+    from tests.conftest import MINIMAL, write_tables
+
+    repo = Path(__file__).resolve().parents[1]
+    params = tmp_path / "params"
+    shutil.copytree(repo / "params", params)
+    suite = yaml.safe_load((params / "suite.yaml").read_text())
+    (params / "suite.yaml").write_text(yaml.safe_dump({**suite, "out": str(tmp_path / "outputs")}))
+    monkeypatch.setenv("EVALLIB_PARAMS", str(params))
+    published = tmp_path / "outputs" / "leicestershire" / "2021-22" / "service_outputs"
+    (published / "tables").mkdir(parents=True)
+    for name, text in {"service_outputs.html": "<p>published</p>", "results.json": '{"headline": "published"}',
+                       "tables/referrals.csv": "district,received\nBlaby,12\n"}.items():
+        (published / name).write_text(text)
+    before = {p: p.read_bytes() for p in tmp_path.joinpath("outputs").rglob("*") if p.is_file()}
+    data = write_tables(tmp_path / "data", MINIMAL)
+    papermill.execute_notebook(str(repo / "notebooks" / "service_outputs.ipynb"), str(tmp_path / "run.ipynb"),
+                               parameters={"data_dir": str(data), "period": "2021-04-01..2021-12-31",
+                                           "suppress_below": 0},
+                               cwd=str(repo / "notebooks"), kernel_name="python3", progress_bar=False)
+    assert {p: p.read_bytes() for p in before} == before  # every published file as it was
+    made = tmp_path / "outputs" / "interactive-internal" / "leicestershire" / "2021-04-01_2021-12-31" / "service_outputs"
+    results = json.loads((made / "results.json").read_text())
+    assert results["for_publication"] is False and results["period"] == "2021-04-01..2021-12-31"
+    csvs = list(made.glob("tables/*.csv"))
+    assert csvs and all(p.name.startswith("NOT_FOR_PUBLICATION-") for p in csvs)
