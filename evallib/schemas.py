@@ -230,17 +230,18 @@ class DataValidationError(ValueError):
         super().__init__(f"{n} problem(s) in the dataset {self.folder}:\n{self.to_text()}")
 
     def summary(self) -> pd.DataFrame:
-        """One row per kind of problem (file, column, problem, fix), in the order found:
-        how many rows it hits, the first rows and values."""
-        p = self.problems.astype({"row": "string", "value": "string"}).fillna("")
-        keys = ["file", "column", "problem", "fix"]
-        groups = p.groupby(keys, sort=False)
-        out = groups.agg(count=("row", "size"), first_row=("row", "first"), first_value=("value", "first"),
+        """One row per kind of problem (file, problem, fix), in the order found: how many
+        rows it hits, the columns, the first rows and values."""
+        p = self.problems.astype({"row": "string", "value": "string", "column": "string"}).fillna("")
+        groups = p.groupby(["file", "problem", "fix"], sort=False)
+        out = groups.agg(count=("row", "size"), first_column=("column", "first"), first_row=("row", "first"),
+                         first_value=("value", "first"),
+                         columns=("column", lambda c: list(dict.fromkeys(x for x in c if x))),
                          rows=("row", lambda r: ", ".join([x for x in r.head(6) if x][:5])
                                + (", ..." if len(r) > 5 else "")),
                          values=("value", lambda v: ", ".join(repr(x[:40]) for x in v[v != ""].unique()[:3])))
-        return out.reset_index()[["file", "column", "problem", "count", "first_row", "first_value", "rows",
-                                  "values", "fix"]]
+        return out.reset_index()[["file", "first_column", "columns", "problem", "count", "first_row",
+                                  "first_value", "rows", "values", "fix"]]
 
     def to_text(self, limit: int = 60, kinds: int = 30) -> str:
         """The problems as text people can act on: first one line per kind of problem
@@ -249,7 +250,11 @@ class DataValidationError(ValueError):
         lines = []
         for i, g in enumerate(summary.head(kinds).itertuples(index=False), 1):
             value = g.first_value if len(g.first_value) <= 60 else g.first_value[:57] + "..."
-            where = g.file + (f", column {g.column}" if g.column else "") + (
+            others = [c for c in g.columns if c != g.first_column]
+            column = g.first_column + (f" (and {len(others)} other column{'s' if len(others) > 1 else ''}: "
+                                       f"{', '.join(others[:3])}{', ...' if len(others) > 3 else ''})"
+                                       if others else "")
+            where = g.file + (f", column {column}" if column else "") + (
                 f", row {g.first_row}" if g.first_row else "") + (f", value {value!r}" if value else "")
             more = f" ({g.count} rows: {g.rows}; values {g.values})" if g.count > 1 and g.values else (
                 f" ({g.count} rows: {g.rows})" if g.count > 1 else "")
@@ -381,7 +386,7 @@ def _decode(path: Path, data: bytes) -> tuple[str | None, list[dict]]:
 def _delimiter(text: str) -> str:
     """The delimiter splitting a line near the top into the most cells (commas on a tie):
     a title row above the header (``Referrals, June 2024``) does not decide it."""
-    top = [line for line in text[:200_000].splitlines()[:HEADER_SEARCH_ROWS] if line.strip()]
+    top = [line[:10_000] for line in text[:200_000].splitlines()[:HEADER_SEARCH_ROWS] if line.strip()]
     counts = {d: max((len(r) for r in csv.reader(top, delimiter=d)), default=0) for d in DELIMITERS}
     return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
 
@@ -399,7 +404,11 @@ def _csv_grid(path: Path) -> tuple[pd.DataFrame | None, list[dict]]:
     except pd.errors.EmptyDataError:
         return pd.DataFrame(), []
     except pd.errors.ParserError:  # rows of unequal length (a title row above the header)
-        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        limit = csv.field_size_limit(len(text) + 1)   # a cell may be as long as the file
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        finally:
+            csv.field_size_limit(limit)
         width = max((len(r) for r in rows), default=0)
         grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
     except csv.Error as exc:
@@ -427,13 +436,19 @@ def _grid(path: Path) -> tuple[pd.DataFrame | None, list[dict]]:
                                     "save it again as CSV UTF-8, XLSX (first sheet) or Parquet")]
 
 
+def _empty_cells(frame: pd.DataFrame) -> np.ndarray:
+    """Where a raw cell is missing or empty text (one array operation for the whole frame)."""
+    cells = frame.to_numpy(dtype=object)
+    return pd.isna(cells) | (cells == "")
+
+
 def _header_row(grid: pd.DataFrame, known: set[str]) -> int:
     """The row holding the column names: the first row naming a known column (title rows
     above it are skipped), or the first non-empty row when no row names one."""
     top = grid.head(HEADER_SEARCH_ROWS)
     cells = top.astype("string").apply(lambda s: s.str.strip().str.lower())
     score = cells.isin(known).sum(axis=1)
-    filled = (~top.apply(_blank)).sum(axis=1)
+    filled = pd.Series((~_empty_cells(top)).sum(axis=1), index=top.index)
     named = score[score > 0]
     if len(named):
         return int(named.index[0])
@@ -460,9 +475,9 @@ def _read_raw(path: Path, known: set[str] | None = None
                                        "export the table again with its header row")]
     known = {k.lower() for k in (known or set())}
     h = _header_row(grid, known)
-    header = ["" if _blank(pd.Series([v])).iloc[0] else str(v).strip() for v in grid.iloc[h]]
+    header = ["" if pd.isna(v) else str(v).strip() for v in grid.iloc[h]]
     body = grid.iloc[h + 1:]
-    body = body[~body.apply(_blank).all(axis=1)] if len(body) else body
+    body = body[~_empty_cells(body).all(axis=1)] if len(body) else body
     body.columns = header
     unnamed = [i for i, c in enumerate(header) if c == ""]
     keep = [i for i in range(len(header)) if i not in unnamed]
@@ -635,7 +650,8 @@ def _many(file: str, column: str, mask: pd.Series, values, offset: int | np.ndar
 
 
 def _as_frame(problems: list) -> pd.DataFrame:
-    frames = [p if isinstance(p, pd.DataFrame) else pd.DataFrame([p], columns=PROBLEM_COLUMNS) for p in problems]
+    frames = [p if isinstance(p, pd.DataFrame) else pd.DataFrame([p], columns=PROBLEM_COLUMNS)
+              for p in problems if p is not None]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PROBLEM_COLUMNS)
 
@@ -788,7 +804,8 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
         mapping = area.columns.get(table.name, {})
         extras = set(area.extra_columns.get(table.name, []))
         raw, offset, read_problems = _read_raw(path, {*table.names, *mapping, *extras})
-        problems.extend(read_problems)
+        if raw is None or set(raw.columns) & {*table.names, *mapping}:
+            problems.extend(read_problems)   # header problems only where a header was found
         if raw is None:
             unusable[table.name] = f"{fname} could not be read"
             continue
