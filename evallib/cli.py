@@ -498,6 +498,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     load_area(area)  # an unknown area fails here with the list of areas
     _write_demo(folder, area, args.seed)
     print(f"Synthetic demo dataset for {area} written to {folder}")
+    for sub in sorted(p for p in folder.iterdir() if (p / "dataset.yaml").is_file()):
+        print(f"  and the records of one service alone, as its provider exports them, in {sub}")
     print(f"Next: evallib validate --data \"{folder}\"   or   evallib run --data \"{folder}\"")
     return 0
 

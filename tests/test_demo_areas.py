@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -23,6 +24,7 @@ from evallib.reports.quarterly import quarterly_return
 from evallib.schemas import load_dataset
 from evallib.synthetic.demo import DEFAULT_SEED, generate_demo, write_demo
 from evallib.synthetic.derbyshire import EXTRACT_DATE as DERBY_EXTRACT
+from tests.test_synthetic import mo_j
 
 FIXTURE = yaml.safe_load((Path(__file__).parent / "fixtures" / "derbyshire_return.yaml").read_text(encoding="utf-8"))
 SEEDS = [DEFAULT_SEED, 7]
@@ -162,3 +164,15 @@ def test_same_seed_same_bytes_and_stored_truth(area, tmp_path):
     att = float((done["p_any_if_completed"] - done["p_any_if_not"]).mean())
     assert np.isclose(att, meta["synthetic"]["true_att"]["any"], atol=1e-6)
     assert len(tables["referrals"]) == meta["synthetic"]["n_people"]
+
+
+@pytest.mark.parametrize("area", ["nottinghamshire", "derbyshire"])
+def test_latent_reoffending_agrees_with_police_records(area):
+    tables, meta = generate_demo(area, seed=5)
+    people = meta["people"]
+    got = mo_j(people, tables["police"], pd.Timestamp(meta["police_extract_date"]))
+    assert (got["countable"].to_numpy() == people["countable"].to_numpy()).all()
+    c = got["countable"].to_numpy()
+    assert c.sum() > 0.6 * len(people)
+    assert (got["any"].to_numpy()[c] == people["reoffended_any"].to_numpy()[c]).all()
+    assert (got["da"].to_numpy()[c] == people["reoffended_da"].to_numpy()[c]).all()
