@@ -101,8 +101,8 @@ def detect_date_format(values: pd.Series) -> tuple[str | None, str]:
     day-first one (every UK system's) is chosen and the note says to confirm it, as the
     loader itself never guesses. Returns ``(None, note)`` when no format reads them all.
     """
-    text = values[values.map(lambda v: isinstance(v, str))].str.strip()
-    text = pd.Series(text[text.ne("")].unique())
+    text = pd.Series([v.strip() for v in pd.unique(values.dropna()) if isinstance(v, str)], dtype=object)
+    text = pd.Series(text[text.ne("")].unique()) if len(text) else text
     if text.empty:
         return None, ""
     fits = [f for f in DATE_FORMATS if pd.to_datetime(text, format=f, errors="coerce").notna().all()]
@@ -261,8 +261,11 @@ def _date_format(data: dict[str, pd.DataFrame], draft: Draft) -> tuple[list[str]
 
 def _distinct(series: pd.Series) -> list[str]:
     """The export's labels, most common first, one per normalised form."""
-    text = series[series.map(lambda v: isinstance(v, str))].str.strip()
-    counts = text[text.ne("")].value_counts()
+    raw = series.value_counts()           # distinct cells first: the rest is per label, not per row
+    raw = raw[[isinstance(v, str) for v in raw.index]]
+    stripped = pd.Index([v.strip() for v in raw.index], dtype=object)
+    counts = raw.groupby(stripped).sum().sort_values(ascending=False, kind="stable")
+    counts = counts[counts.index != ""]
     # of the spellings of one label, the most common written in mixed case (as a person
     # would write it in the file), else the most common
     mixed = pd.Series([v != v.lower() and v != v.upper() for v in counts.index], index=counts.index)
@@ -297,8 +300,12 @@ def _programmes(data: dict[str, pd.DataFrame], draft: Draft) -> list[str]:
     if not names:
         return ["programmes: {}   # TODO: each programme: key: {role: core, label: ...}"]
     draft.todos.append("programme roles")
+    keys: list[str] = []
+    for label in names:   # one key per programme, even when two labels make the same key
+        key = _slug(label)
+        keys.append(key if key not in keys else f"{key}_{sum(k.startswith(key) for k in keys) + 1}")
     return ["programmes:   # TODO: set each role: core, awareness or follow_on (and weeks)",
-            *[f"  {_slug(label)}: {{role: core, label: {_q(label)}}}" for label in names]]
+            *[f"  {key}: {{role: core, label: {_q(label)}}}" for key, label in zip(keys, names, strict=True)]]
 
 
 def _block(key: str, children: list[str], indent: str) -> list[str]:

@@ -278,3 +278,11 @@ def test_identifying_columns_are_never_mapped(tmp_path):
     draft = draft_area("newtown", tmp_path)
     assert yaml.safe_load(draft.text)["columns"]["referrals"] == {"Ref No": "referral_id", "Client ID": "person_id"}
     assert '# TODO: "D.O.B.": a date of birth, never read: remove it from the export' in draft.text
+
+
+def test_programme_keys_stay_distinct():
+    from evallib.new_area import Draft, _programmes
+
+    lines = _programmes({"episodes": pd.DataFrame({"programme": ["A & B", "A B", "A B"]})}, Draft("x", ""))
+    area = yaml.safe_load("\n".join(lines))
+    assert sorted((k, v["label"]) for k, v in area["programmes"].items()) == [("a_b", "A B"), ("a_b_2", "A & B")]
