@@ -364,7 +364,7 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
         try:
             meta = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8")) or {}
             data_area = str(meta.get("area", area)) if isinstance(meta, dict) else area
-        except (OSError, yaml.YAMLError):
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):   # the loader names what is wrong
             data_area = area
         if data_area != area:
             bad.add((folder, area))

@@ -370,6 +370,12 @@ COMMAND_LINE = [
       "police.csv", "needs the police table", edit=raw(P, None)),
     C("run-with-empty-police", [*RUN, "--period", "2021-22", "--notebook", "completers_vs_noncompleters"],
       "police.csv", "no rows", edit=raw(P, "offence_id,person_id,offence_date,da_related,outcome\n")),
+    C("run-yaml-not-utf8", [*RUN, "--period", "2021-22"], "dataset.yaml", "not UTF-8",
+      edit=raw("dataset.yaml", "area: leicestershire\nextract_date: 2024-06-30\nzone: \xe9\n".encode("latin-1"))),
+    C("run-yaml-a-list", [*RUN, "--period", "2021-22"], "dataset.yaml", "holds a list",
+      edit=raw("dataset.yaml", "- leicestershire\n")),
+    C("run-extract-date-empty", [*RUN, "--period", "2021-22"], "extract_date is empty",
+      edit=raw("dataset.yaml", "area: leicestershire\nextract_date:\n")),
     C("run-with-a-broken-dataset", [*RUN, "--period", "2021-22", "--notebook", "service_outputs"],
       f"{R}, column district, {ROW2}, value 'Narnia'", edit=cell("referrals", "district", "Narnia")),
 ]
