@@ -194,16 +194,17 @@ def test_known_truth_pooled_adjusted_covers_and_unadjusted_pool_is_biased():
     sample ATT, true_att() over all completers. The adjusted pooled estimate (ATT weighting
     with the area among the covariates, as the pooled report does) must cover it in 90-99%
     of 200 simulated pools; the unadjusted Mantel-Haenszel difference (within areas, but not
-    adjusted for the covariates) is visibly biased. 200 pools of 600 people; fixed seed."""
+    adjusted for the covariates) is visibly biased. 200 pools of 750 people; fixed seed
+    (seen: 94% coverage, mean error -0.001; Mantel-Haenszel 2% coverage, bias -0.14)."""
     import warnings
 
     import pandas as pd
 
     from evallib.synthetic.model import COVARIATES, TrueEffects, simulate_cohort, true_att
 
-    areas = {"A": (TrueEffects(completion_intercept=2.6, reoffend_intercept_any=-1.0), 250),
-             "B": (TrueEffects(completion_intercept=1.6, reoffend_intercept_any=-1.6), 200),
-             "C": (TrueEffects(completion_intercept=0.9, reoffend_intercept_any=-2.2), 150)}
+    areas = {"A": (TrueEffects(completion_intercept=2.6, reoffend_intercept_any=-1.0), 300),
+             "B": (TrueEffects(completion_intercept=1.6, reoffend_intercept_any=-1.6), 250),
+             "C": (TrueEffects(completion_intercept=0.9, reoffend_intercept_any=-2.2), 200)}
     rng = np.random.default_rng(20261129)
     n_sim, cover_adj, cover_mh, bias_mh, bias_adj = 200, 0, 0, [], []
     with warnings.catch_warnings():
