@@ -1317,6 +1317,10 @@ def _area_title(name: str) -> str:
     try:
         return load_area(name).display_name
     except (ParamsError, OSError):
+        pass
+    try:   # a pooled report's folder: the title of its suite block
+        return next((r.title for r in load_suite().runs if r.area == name and r.title), name)
+    except (ParamsError, OSError):
         return name
 
 

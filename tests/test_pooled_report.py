@@ -1,55 +1,41 @@
 """The pooled evaluation (evallib.reports.pooled): pooling within areas, disclosure over the whole report.
 
-Until the Nottinghamshire and Derbyshire demo generators exist, the other areas are copies
-of the LLR area file under other names, with uncalibrated demo data of their own
-(``generate_demo(n_people=...)``), as docs/demo-data.md describes for tests.
+On the three demo areas (Leicestershire, Nottinghamshire, Derbyshire: docs/demo-data.md),
+2021-22: the single-area Leicestershire report withholds its comparison (4 non-completers);
+pooled over the three areas it is published.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from evallib import stats
 from evallib.params import ParamsError, load_suite, parse_period
 from evallib.reports import evaluation, pooled
 from evallib.synthetic.demo import write_demo
-from evallib.synthetic.model import TrueEffects
 from tests.test_disclosure_gate import possible_values
 
 REPO = Path(__file__).resolve().parents[1]
+AREAS = ["leicestershire", "nottinghamshire", "derbyshire"]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """A params folder with two more LLR-like areas, and a dataset for each of three areas."""
-    root = tmp_path_factory.mktemp("pooled")
-    params = root / "params"
-    shutil.copytree(REPO / "params", params)
-    llr = yaml.safe_load((params / "areas" / "leicestershire.yaml").read_text())
-    for name in ("north", "south"):
-        (params / "areas" / f"{name}.yaml").write_text(
-            yaml.safe_dump({**llr, "name": name, "display_name": f"{name.title()} Test"}))
-    mp = pytest.MonkeyPatch()
-    mp.setenv("EVALLIB_PARAMS", str(params))
-    data = root / "data"
-    write_demo(data / "leicestershire")
-    write_demo(data / "north", area="north", seed=3, n_people=500,
-               effects=TrueEffects(completion_intercept=1.2))
-    write_demo(data / "south", area="south", seed=4, n_people=400)
-    yield {"params": params, "data": data}
-    mp.undo()
+    """The three areas' demo datasets, one folder each."""
+    data = tmp_path_factory.mktemp("pooled") / "data"
+    for a in AREAS:
+        write_demo(data / a, area=a)
+    return {"data": data}
 
 
 @pytest.fixture(scope="module")
 def report(world):
-    pool = pooled.load_pool(world["data"], "leicestershire,north,south", "2021-22", name="test_pool",
-                            title="Test pool")
+    pool = pooled.load_pool(world["data"], ",".join(AREAS), "2021-22", name="east_midlands",
+                            title="East Midlands")
     return pooled.build_report(pool)
 
 
@@ -109,7 +95,7 @@ def test_results_json_holds_only_published_numbers(report):
     assert res["totals"]["not_completed"]["n"] == report.pub.count("all.n0")
     hidden = [s for s in res["strata"] if not s["shown"]]
     assert hidden and all(set(s) == {"label", "area", "period", "shown"} for s in hidden)
-    assert res["headline"].startswith("One-year proven reoffending, Test pool pooled")
+    assert res["headline"].startswith("One-year proven reoffending, East Midlands pooled")
 
 
 def test_flow_of_every_area_side_by_side_with_the_same_protection(report):
@@ -129,30 +115,45 @@ def test_period_over_several_years_is_stratified_by_year(world):
 
 def test_data_folders_are_found_per_area_or_refused_naming_the_area(world):
     d = world["data"]
-    assert pooled.resolve_data_dirs(d, ["north"]) == {"north": d / "north"}
-    assert pooled.resolve_data_dirs(f"north={d / 'south'}", ["north"]) == {"north": d / "south"}
+    assert pooled.resolve_data_dirs(d, ["derbyshire"]) == {"derbyshire": d / "derbyshire"}
+    assert pooled.resolve_data_dirs(f"derbyshire={d / 'x'}", ["derbyshire"]) == {"derbyshire": d / "x"}
     with pytest.raises(ParamsError, match="no dataset for derbyshire"):
-        pooled.resolve_data_dirs(d / "north", ["north", "derbyshire"])
-    with pytest.raises(ParamsError, match="gives no dataset for south"):
-        pooled.resolve_data_dirs(f"north={d / 'north'}", ["north", "south"])
+        pooled.resolve_data_dirs(d / "nottinghamshire", ["nottinghamshire", "derbyshire"])
+    with pytest.raises(ParamsError, match="gives no dataset for derbyshire"):
+        pooled.resolve_data_dirs(f"nottinghamshire={d}", ["nottinghamshire", "derbyshire"])
+    # the demo folders: demo-data (Leicestershire) and demo-data-<area> beside it
+    demo = Path("outputs/demo-data")
+    assert pooled.resolve_data_dirs(demo, AREAS) == {
+        "leicestershire": demo, "nottinghamshire": Path("outputs/demo-data-nottinghamshire"),
+        "derbyshire": Path("outputs/demo-data-derbyshire")}
 
 
 def test_a_pooled_suite_block_plans_one_job_with_every_areas_dataset(world, tmp_path):
     from evallib.runner import plan
 
-    suite = load_suite().model_copy(update={"runs": [
-        *load_suite().runs,
-        load_suite().runs[0].model_copy(update={"area": "test_pool", "areas": ["leicestershire", "north"],
-                                                "title": "Test pool", "notebooks": ["pooled_evaluation"],
-                                                "periods": ["2021-22"], "data": str(world["data"])}),
-    ]})
-    jobs = [j for j in plan(suite, out=tmp_path) if j.members]
+    suite = load_suite()
+    block = suite.runs[0].model_copy(update={"area": "test_pool", "areas": ["leicestershire", "derbyshire"],
+                                             "title": "Test pool", "notebooks": ["pooled_evaluation"],
+                                             "periods": ["2021-22"], "data": str(world["data"])})
+    jobs = [j for j in plan(suite.model_copy(update={"runs": [*suite.runs, block]}), out=tmp_path)
+            if j.area == "test_pool"]
     assert len(jobs) == 1
     job = jobs[0]
     assert job.out_dir == tmp_path / "test_pool" / "2021-22" / "pooled_evaluation"
-    assert job.members == {"leicestershire": world["data"] / "leicestershire", "north": world["data"] / "north"}
-    assert job.parameters["areas"] == "leicestershire,north" and job.parameters["title"] == "Test pool"
-    assert pooled.resolve_data_dirs(job.parameters["data_dir"], ["leicestershire", "north"]) == job.members
-    bad = suite.model_copy(update={"runs": [suite.runs[-1].model_copy(update={"area": "north"})]})
+    assert job.members == {"leicestershire": world["data"] / "leicestershire",
+                           "derbyshire": world["data"] / "derbyshire"}
+    assert job.parameters["areas"] == "leicestershire,derbyshire" and job.parameters["title"] == "Test pool"
+    assert pooled.resolve_data_dirs(job.parameters["data_dir"], ["leicestershire", "derbyshire"]) == job.members
     with pytest.raises(ParamsError, match="must not be an area"):
-        plan(bad, out=tmp_path)
+        plan(suite.model_copy(update={"runs": [block.model_copy(update={"area": "derbyshire"})]}), out=tmp_path)
+
+
+def test_the_default_suite_pools_the_east_midlands_from_each_areas_own_demo_data(tmp_path):
+    from evallib.runner import plan, repo_root
+
+    jobs = [j for j in plan(out=tmp_path) if j.area == "east_midlands"]
+    assert {j.period for j in jobs} >= {"2021-22"}
+    demo = repo_root() / "outputs"
+    assert jobs[0].members == {"leicestershire": demo / "demo-data",
+                               "nottinghamshire": demo / "demo-data-nottinghamshire",
+                               "derbyshire": demo / "demo-data-derbyshire"}

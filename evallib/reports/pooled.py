@@ -82,8 +82,10 @@ def resolve_data_dirs(data_dir: str | Path, areas: list[str]) -> dict[str, Path]
             out[a] = root
         elif (root / a).exists():
             out[a] = root / a
-        elif root.name == "demo-data" and own is None and a == "leicestershire":
-            out[a] = root   # written on first use by load_for_notebook
+        elif root.name == "demo-data" and (own is None or own != a):
+            # the demo folders, written on first use by load_for_notebook: the default demo
+            # (Leicestershire) and demo-data-<area> beside it for the other areas
+            out[a] = root if own is None and a == "leicestershire" else root.parent / f"demo-data-{a}"
         else:
             raise ParamsError(f"no dataset for {a}: {root} is {'for ' + own if own else 'not a dataset'} and "
                               f"{root / a} does not exist. Give each area's folder: "
@@ -389,7 +391,13 @@ def forest_table(rep: PooledReport) -> pd.DataFrame:
     shown = set(rep.shown_strata())
     for r in rep.counts.itertuples():
         s = r.stratum
-        if s in shown:
+        if s in shown and not (r.n1 and r.n0):
+            rows.append({"Area": r.label, "Completers": f"{pub.text(f'{s}.n1')} people",
+                         "Non-completers": f"{pub.text(f'{s}.n0')} people",
+                         "Difference (percentage points)": "no comparison",
+                         "95% interval": "a group is empty, so this area adds nothing to the pool",
+                         "_d": np.nan, "_lo": np.nan, "_hi": np.nan, "_kind": "empty"})
+        elif s in shown:
             c1, n1, c0, n0 = (pub.count(f"{s}.{k}") for k in ("c1", "n1", "c0", "n0"))
             d = stats.compare_proportions(c1, n1, c0, n0)
             rows.append({"Area": r.label, "Completers": f"{c1} of {n1} ({100 * c1 / n1:.0f}%)",
@@ -438,9 +446,9 @@ def forest_figure(table: pd.DataFrame, *, title: str = ""):
     fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.55 * n))
     y = np.arange(n)[::-1]
     for yi, (_, r) in zip(y, table.iterrows(), strict=True):
-        if r["_kind"] == "hidden":
-            ax.text(0, yi, "not shown: small numbers (in the pool)", va="center", ha="center", color="#555555",
-                    fontsize=9)
+        if r["_kind"] in ("hidden", "empty"):
+            words = "not shown: small numbers (in the pool)" if r["_kind"] == "hidden" else "no comparison: a group is empty"
+            ax.text(0, yi, words, va="center", ha="center", color="#555555", fontsize=9)
             continue
         d, lo, hi = 100 * r["_d"], 100 * r["_lo"], 100 * r["_hi"]
         if r["_kind"] == "area":
@@ -464,6 +472,8 @@ def forest_alt(table: pd.DataFrame) -> str:
     for _, r in table.iterrows():
         if r["_kind"] == "hidden":
             parts.append(f"{r['Area']}: not shown (small numbers), included in the pooled estimates")
+        elif r["_kind"] == "empty":
+            parts.append(f"{r['Area']}: no comparison (a group is empty)")
         else:
             parts.append(f"{r['Area']}: {r['Difference (percentage points)']} percentage points "
                          f"(95% interval {r['95% interval']})")
