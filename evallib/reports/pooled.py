@@ -170,6 +170,15 @@ class Pool:
                                            self.frame("any"), first.flow.iloc[0:0], self.rule)
         return self._cache["ev"]
 
+    def identity(self):
+        """What :meth:`evallib.outputs.OutputFolder.for_report` reads from a dataset: the pool's
+        name and title in place of an area's, and whether any area's data are synthetic."""
+        from types import SimpleNamespace
+
+        synthetic = any(s.ev.dataset.meta.synthetic for s in self.strata)
+        return SimpleNamespace(area=SimpleNamespace(name=self.name, display_name=self.title),
+                               meta=SimpleNamespace(synthetic=synthetic))
+
     def counts(self, variant: str = "any") -> pd.DataFrame:
         """Per stratum: completers and non-completers analysed, and reoffenders (unsuppressed)."""
         rows = []
