@@ -1,0 +1,333 @@
+"""An independent audit of a default run's published outputs (docs/disclosure.md, "The guarantee").
+
+Nothing here uses the gate's or the suppression code: the audit reads what a run
+published (results.json and the CSV tables, through :func:`published`), and with its own
+linear programmes (scipy.optimize.linprog) tries to narrow every hidden count, using every
+relation the reports state, report by report and for the reports of one area and period
+together. The guarantee tested: no hidden count can be pinned to fewer than
+``threshold`` possible whole values. It also checks that no statistic of a hidden group is
+published, that summary and sections agree, and that the CSVs and results.json hold every
+number the HTML tables show.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+from scipy.optimize import linprog
+
+from tests.conftest import run_demo_suite
+
+REPORTS = {"completers_vs_noncompleters", "partner_outcomes", "service_outputs", "quarterly_return"}
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    _, folder = run_demo_suite(tmp_path_factory.mktemp("audit"), "--area", "leicestershire", "--format", "html")
+    return folder
+
+
+# -- reading a run's outputs (one place, so that the folder layout may change) --------------
+
+
+def published(out: Path) -> dict[tuple[str, ...], dict]:
+    """Per area and period folder: its reports' disclosure records, results, CSV tables and HTML pages.
+
+    A report's record is any object in a results.json holding ``report``, ``counts`` and
+    ``sums``, wherever the file and the object sit under ``<area>/<period>/``.
+    """
+    found: dict[tuple[str, ...], dict] = {}
+    for path in sorted(out.rglob("results.json")):
+        rel = path.relative_to(out).parts
+        if len(rel) < 3:
+            continue
+        entry = found.setdefault(rel[:2], {"records": {}, "results": [], "csv": [], "html": []})
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entry["results"].append(data)
+        for rec in _records(data):
+            entry["records"][rec["report"]] = rec
+    for key, entry in found.items():
+        folder = out.joinpath(*key)
+        entry["csv"] = sorted(folder.rglob("*.csv"))
+        entry["html"] = sorted(folder.rglob("*.html"))
+    return found
+
+
+def _records(obj) -> list[dict]:
+    if isinstance(obj, dict):
+        if {"report", "counts", "sums"} <= set(obj):
+            return [obj]
+        return [r for v in obj.values() for r in _records(v)]
+    if isinstance(obj, list):
+        return [r for v in obj for r in _records(v)]
+    return []
+
+
+# -- the independent linear-programming audit -----------------------------------------------
+
+
+def narrowest(records: dict[str, dict]) -> dict[str, float]:
+    """How many whole values each hidden count can still take, given everything shown.
+
+    ``records``: report -> record. Counts of different reports are different unknowns,
+    except counts declared to describe the same people (the same shared key).
+    """
+    def name(report: str, key: str, rec: dict) -> str:
+        shared = rec.get("shared", {}).get(key)
+        return f"shared:{shared}" if shared else f"{report}:{key}"
+
+    known: dict[str, float] = {}
+    unknown: list[str] = []
+    sums, at_most = [], []
+    for report, rec in records.items():
+        for key, value in rec["counts"].items():
+            n = name(report, key, rec)
+            if value is None:
+                unknown.append(n)
+            else:
+                assert known.get(n, value) == value, f"{n} published as {known[n]} and {value}"
+                known[n] = float(value)
+        unknown += [name(report, k, rec) for k in rec["latent"]]
+        sums += [(name(report, s["total"], rec), [name(report, m, rec) for m in s["members"]]) for s in rec["sums"]]
+        at_most += [(name(report, a, rec), name(report, b, rec)) for a, b in rec["at_most"]]
+    unknown = [k for k in dict.fromkeys(unknown) if k not in known]
+    latent = {name(r, k, rec) for r, rec in records.items() for k in rec["latent"]}
+    col = {k: i for i, k in enumerate(unknown)}
+
+    def row(terms):
+        r, rhs = np.zeros(len(unknown)), 0.0
+        for k, sign in terms:
+            if k in col:
+                r[col[k]] += sign
+            else:
+                rhs -= sign * known[k]
+        return r, rhs
+
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for total, members in sums:
+        r, rhs = row([(total, -1.0), *[(m, 1.0) for m in members]])
+        if r.any():
+            a_eq.append(r)
+            b_eq.append(rhs)
+        else:
+            assert abs(rhs) < 1e-9, f"published counts break the stated sum {total} = {' + '.join(members)}"
+    for a, b in at_most:
+        r, rhs = row([(a, 1.0), (b, -1.0)])
+        if r.any():
+            a_ub.append(r)
+            b_ub.append(rhs)
+    lp = {"A_eq": np.array(a_eq) if a_eq else None, "b_eq": np.array(b_eq) if b_eq else None,
+          "A_ub": np.array(a_ub) if a_ub else None, "b_ub": np.array(b_ub) if b_ub else None,
+          "bounds": (0, None), "method": "highs"}
+    out = {}
+    for k in unknown:
+        if k in latent:
+            continue
+        goal = np.zeros(len(unknown))
+        goal[col[k]] = 1.0
+        lo, hi = linprog(goal, **lp), linprog(-goal, **lp)
+        assert lo.status == 0, f"{k}: the published numbers contradict the stated relations ({lo.message})"
+        out[k] = math.inf if hi.status == 3 else math.floor(-hi.fun + 1e-6) - math.ceil(lo.fun - 1e-6) + 1
+    return out
+
+
+def test_the_audit_catches_a_count_given_away_by_subtraction():
+    # the issue's case: 43 starters shown, 39 completers shown, non-completers hidden
+    rec = {"report": "r", "threshold": 5, "counts": {"starters": 43, "c": 39, "nc": None}, "latent": [],
+           "sums": [{"total": "starters", "members": ["c", "nc"]}], "at_most": [], "shared": {}}
+    assert narrowest({"r": rec}) == {"r:nc": 1}
+    rec["counts"]["c"] = None
+    assert narrowest({"r": rec}) == {"r:c": 44, "r:nc": 44}
+    # across reports: a shared total shown in one report gives away the other's hidden part
+    other = {"report": "o", "threshold": 5, "counts": {"all": 43}, "latent": [], "sums": [], "at_most": [],
+             "shared": {"all": "starters"}}
+    rec["shared"] = {"starters": "starters"}
+    rec["counts"].update(starters=None, c=39)
+    assert narrowest({"r": rec, "o": other})["r:nc"] == 1
+
+
+def test_every_report_publishes_its_record(out):
+    runs = published(out)
+    assert runs
+    seen = set().union(*(set(e["records"]) for e in runs.values()))
+    assert seen == REPORTS
+    for entry in runs.values():
+        for rec in entry["records"].values():
+            assert rec["threshold"] == 5 and rec["min_possible_values"] == 5
+            assert rec["counts"], rec["report"]
+
+
+def test_no_hidden_count_can_be_narrowed_in_any_report(out):
+    hidden = 0
+    for where, entry in published(out).items():
+        for report, rec in entry["records"].items():
+            widths = narrowest({report: rec})
+            hidden += len(widths)
+            bad = {k: v for k, v in widths.items() if v < rec["threshold"]}
+            assert not bad, f"{'/'.join(where)} {report}: {bad}"
+    assert hidden > 0   # there is something to protect in the default run
+
+
+def test_reports_of_one_period_checked_together(out):
+    for where, entry in published(out).items():
+        if len(entry["records"]) < 2:
+            continue
+        widths = narrowest(entry["records"])
+        bad = {k: v for k, v in widths.items() if v < 5}
+        assert not bad, f"{'/'.join(where)}: {bad}"
+
+
+# -- no statistic of a hidden group; summary and sections agree -------------------------------
+
+
+def _evaluations(out: Path):
+    for where, entry in published(out).items():
+        for res in entry["results"]:
+            if "outcomes" in res and "disclosure" in res:
+                html = [p for p in entry["html"] if "completers" in p.name]
+                csvs = {p.stem: p for p in entry["csv"]}
+                yield where, res, (html[0].read_text(encoding="utf-8") if html else ""), csvs
+
+
+def _text(html: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "img"]):
+        tag.decompose()
+    return soup.get_text(" ", strip=True)
+
+
+def test_no_statistic_about_a_hidden_group(out):
+    checked = 0
+    for where, res, html, csvs in _evaluations(out):
+        groups = res["outcomes"]["any"]["groups"]
+        hidden = [g for g, v in groups.items() if v["n"] is None]
+        if not hidden:
+            continue
+        checked += 1
+        text = _text(html)
+        for variant in res["outcomes"].values():
+            assert "p_value" not in variant and "difference" not in variant
+            for g in hidden:
+                assert all(variant["groups"][g][k] is None for k in ("rate", "ci_low", "ci_high", "reoffenders"))
+        tte = res["time_to_event"]
+        assert tte["logrank"] is None and tte["cox_completed"] is None
+        assert all(tte["without_reoffence_at_end"][g] is None for g in hidden)
+        adj = res["adjusted"]
+        assert adj["logistic_completed"] is None and adj["propensity_att"] is None
+        assert "Log-rank test: chi-square" not in text and "hazard ratio for completing" not in text
+        assert "odds ratio for completing" not in text.lower().replace("logistic regression: ", "")
+        labels = {"completed": "Completers", "not_completed": "Non-completers"}
+        head = pd.read_csv(csvs["headline"], dtype=str, keep_default_na=False)
+        assert (head["p-value"] == "").all()
+        for g in hidden:
+            assert set(head[labels[g]]) <= {"[c]"}, head[labels[g]]
+            ba = pd.read_csv(csvs["before_after"], dtype=str, keep_default_na=False)
+            rows = ba[ba["Group"] == labels[g]].drop(columns=["Group", "Span"])
+            assert set(rows.to_numpy().ravel()) <= {"[c]"}, rows          # not even "0 incidents"
+            risk = pd.read_csv(csvs["numbers_at_risk"], dtype=str, keep_default_na=False)
+            assert set(risk[risk["Still followed"] == labels[g]].iloc[0, 1:]) == {"[c]"}
+        t1 = pd.read_csv(csvs["table_one"], dtype=str, keep_default_na=False)
+        assert not t1["SMD"].str.match(r"^[+-]\d").any()                # no SMD between the groups
+        for col in t1.columns:
+            if any(col.startswith(labels[g]) for g in hidden):
+                assert set(t1[col]) <= {"", "[c]"}, col
+        sens = pd.read_csv(csvs["sensitivity"], dtype=str, keep_default_na=False)
+        assert (sens["p-value"] == "").all() and (sens["Difference (95% CI)"] == "[c]").all()
+    assert checked, "the default run should include a period with a hidden group (leicestershire 2021-22)"
+
+
+def test_summary_and_sections_agree(out):
+    for where, res, html, _ in _evaluations(out):
+        text = _text(html)
+        conclusion = res["adjusted"]["conclusion"]
+        assert text.count(conclusion) >= 2, f"{where}: the summary and section 4 should both say: {conclusion}"
+        if "No adjusted estimate could be made" in conclusion or res["adjusted"]["withheld"]:
+            assert "Logistic regression: odds ratio" not in text and "Propensity weighting: difference" not in text
+        if res["time_to_event"]["cox_completed"] is None:
+            assert "hazard ratio for completing" not in text
+        elif "Neither adjusted estimate" in conclusion:
+            assert "hazard ratio for completing" in text
+        compared = "difference" in res["outcomes"]["any"]
+        assert ("cannot both be published" in text) != compared
+
+
+# -- the CSVs and results.json hold every number of the HTML tables -----------------------------
+
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?![\w])")
+PERCENT = re.compile(r"(\d+)%")
+
+
+def _numbers(text: str) -> set[str]:
+    return {m.replace(",", "").lstrip("+") for m in NUMBER.findall(text)}
+
+
+def _published_numbers(entry: dict) -> set[str]:
+    found: set[str] = set()
+    for path in entry["csv"]:
+        with path.open(encoding="utf-8", newline="") as f:
+            cells = [c for row in csv.reader(f) for c in row]
+        for cell in cells:
+            found |= _numbers(cell)
+            for number in NUMBER.findall(cell):
+                try:
+                    found |= _renderings(float(number.replace(",", "")))
+                except ValueError:
+                    continue
+
+    def walk(v):
+        if isinstance(v, bool) or v is None:
+            return
+        if isinstance(v, (int, float)):
+            found.update(_renderings(float(v)))
+        elif isinstance(v, str):
+            found.update(_numbers(v))
+        elif isinstance(v, dict):
+            for w in v.values():
+                walk(w)
+        elif isinstance(v, list):
+            for w in v:
+                walk(w)
+
+    for res in entry["results"]:
+        walk(res)
+    return found
+
+
+def _renderings(x: float) -> set[str]:
+    """The ways a report prints a number: as is, to 1-3 decimals, as a whole percentage."""
+    out = {f"{x:g}", f"{x:.1f}", f"{x:.2f}", f"{x:.3f}", f"{abs(x):.2f}", f"{x:.0f}"}
+    if -1 <= x <= 1:
+        out |= {str(math.floor(100 * x + 0.5)), f"{100 * x:.0f}", f"{100 * abs(x):.0f}"}
+    if x == int(x):
+        out.add(str(int(x)))
+    return out
+
+
+def test_csvs_and_results_hold_every_number_of_the_html_tables(out):
+    for where, entry in published(out).items():
+        have = _published_numbers(entry)
+        for page in entry["html"]:
+            soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+            for table in soup.find_all("table"):
+                if table.find_parent(class_="evallib-cover") or "Dataset fingerprint" in table.get_text():
+                    continue   # the cover: provenance, not results
+                for tr in table.find_all("tr"):
+                    text = tr.get_text(" ")
+                    missing = _numbers(text) - have - _row_percentages(text)
+                    assert not missing, f"{'/'.join(where)} {page.name}: {sorted(missing)[:10]} in {text!r}"
+
+
+def _row_percentages(text: str) -> set[str]:
+    """Percentages in a row that are one of its counts of another ("10 of 12 (83%)"): nothing new."""
+    counts = [int(x.replace(",", "")) for x in re.findall(r"(?<![\w.%])\d[\d,]*(?![\w.%])", text)]
+    derived = {str(math.floor(100 * a / b + 0.5)) for a in counts for b in counts if b and a <= b}
+    derived |= {f"{100 * a / b:.0f}" for a in counts for b in counts if b and a <= b}
+    return {p for p in PERCENT.findall(text) if p in derived}
