@@ -312,6 +312,7 @@ def suppress(
     together: Sequence[Sequence[Cell]] | None = None,
     withheld: Iterable[Cell] | None = None,
     priority: Mapping[Cell, int] | None = None,
+    hidden: Iterable[Cell] | None = None,
 ) -> SuppressedTable:
     """Apply primary and secondary suppression (and rounding) to one table.
 
@@ -356,6 +357,10 @@ def suppress(
     priority : mapping of cell to int, optional
         Cells with a higher priority are chosen as complementary cells last (default 0):
         a report's headline figures, say.
+    hidden : iterable of cells, optional
+        Cells that must be hidden whatever their value and protected like small ones
+        (reason ``"withheld"``): counts about a group that is hidden, say, which must not
+        be worked out from the rest either.
 
     Returns
     -------
@@ -387,10 +392,12 @@ def suppress(
     )
     reasons = np.zeros(problem.n_cells, dtype=np.int8)
     forced = [problem.cell(c) for c in (withheld or ())]
+    must = [problem.cell(c) for c in (hidden or ())]
     if rule.active:
         reasons[_primary_mask(problem.values, rule.threshold)] = _PRIMARY
     reasons[forced] = _WITHHELD
-    if rule.active or forced:
+    reasons[must] = _WITHHELD
+    if rule.active or forced or must:
         # A withheld cell needs protecting only if it is itself small: a count never
         # published (the people in one analysis and not another) may follow from what is
         # shown when it is large, but it stays an unknown for everything else.
@@ -398,6 +405,7 @@ def suppress(
         exempt[forced] = True
         if rule.active:
             exempt &= ~_primary_mask(problem.values, rule.threshold)
+        exempt[must] = False
         _protect(problem, reasons, rule.protection, exempt)
 
     hidden = reasons != _SHOWN
@@ -630,19 +638,23 @@ def _protect(problem: _Problem, reasons: np.ndarray, protection: int, exempt: np
         if not failing:
             return
         touched: set[int] = set()
+        stuck = []
         for k in failing:
             if k in touched:
                 continue  # a cell hidden for an earlier failure may already free this one
             extra = _nearest_candidate(problem, reasons != _SHOWN, k)
             if extra is None:
-                row, col = problem.label(k)
-                raise ProtectionError(
-                    f"cell ({row!r}, {col!r}) stays determined even with every related cell "
-                    "suppressed; check the declared relations"
-                )
+                stuck.append(k)  # nothing left to hide near it: the next audit says if it is still narrow
+                continue
             reasons[extra] = _SECONDARY
             touched.add(extra)
             touched.update(problem.neighbours[extra])
+        if stuck and not touched:
+            row, col = problem.label(stuck[0])
+            raise ProtectionError(
+                f"cell ({row!r}, {col!r}) stays determined even with every related cell "
+                "suppressed; check the declared relations"
+            )
 
 
 def _candidate_key(problem: _Problem, k: int, fixes: int = 0) -> tuple:

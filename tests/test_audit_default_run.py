@@ -206,7 +206,7 @@ def _text(html: str) -> str:
 
 def test_no_statistic_about_a_hidden_group(out):
     checked = 0
-    for where, res, html, csvs in _evaluations(out):
+    for _, res, html, csvs in _evaluations(out):
         groups = res["outcomes"]["any"]["groups"]
         hidden = [g for g, v in groups.items() if v["n"] is None]
         if not hidden:

@@ -258,9 +258,24 @@ class Gate:
         if not self.values:
             empty = pd.Series([], dtype="Int64")
             return Publication(self, empty, pd.Series([], dtype=str))
+        # Counts about a hidden count are withheld *before* protection (and protected like
+        # small ones), so that they cannot be worked out from the rest either; which counts
+        # are hidden is known only after protecting, so repeat until nothing changes.
+        forced: set[str] = set()
+        while True:
+            pub, why = self._protect_once(order, forced)
+            new = {k for k, about in self.abouts.items()
+                   if k in self.values and k not in forced and any(not _shown(pub, self.derived, a) for a in about)}
+            if not new:
+                break
+            forced |= new
+        return Publication(self, pub, why)
+
+    def _protect_once(self, order: dict[str, int], forced: set[str]) -> tuple[pd.Series, pd.Series]:
+        """One pass of protection: sections joined until no shared count is hidden outside one joint call."""
         groups = [frozenset([name]) for name in self.sections]
         while True:
-            tables = {g: self._suppress(g, order) for g in groups}
+            tables = {g: self._suppress(g, order, forced) for g in groups}
             owners: dict[str, list[frozenset]] = {}
             for g, st in tables.items():
                 for k in st.values.index:
@@ -281,20 +296,10 @@ class Gate:
                     published[k] = st.values.loc[k, "n"]
                     reasons[k] = str(st.reasons.loc[k, "n"])
         keys = sorted(published, key=order.__getitem__)
-        pub = pd.Series([published[k] for k in keys], index=keys, dtype="Int64")
-        why = pd.Series([reasons[k] for k in keys], index=keys, dtype=str)
-        # withhold counts about a hidden count (after protection: hiding more is always safe)
-        changed = True
-        while changed:
-            changed = False
-            for k, about in self.abouts.items():
-                if k in pub.index and not pd.isna(pub[k]) and any(not _shown(pub, self.derived, a) for a in about):
-                    pub[k] = pd.NA
-                    why[k] = "withheld"
-                    changed = True
-        return Publication(self, pub, why)
+        return (pd.Series([published[k] for k in keys], index=keys, dtype="Int64"),
+                pd.Series([reasons[k] for k in keys], index=keys, dtype=str))
 
-    def _suppress(self, group: frozenset, order: dict[str, int]):
+    def _suppress(self, group: frozenset, order: dict[str, int], forced: set[str] = frozenset()):
         """One :func:`~evallib.disclosure.suppress` call over the counts of some sections."""
         keys = sorted(set().union(*(self.sections[name] for name in group)), key=order.__getitem__)
         inside = set(keys)
@@ -317,6 +322,7 @@ class Gate:
         return suppress(table, rule, count_columns=["n"], equations=equations, inequalities=les,
                         together=together,
                         withheld=[(k, "n") for k in keys if k in self.latents] if self.rule.active else [],
+                        hidden=[(k, "n") for k in keys if k in forced],
                         priority={(k, "n"): p for k, p in self.priorities.items() if k in inside})
 
 

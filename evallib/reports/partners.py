@@ -126,6 +126,7 @@ def _register_base(p: pd.DataFrame, rule: DisclosureRule) -> Gate:
     c.section = "fs"
     for g in _ENGAGED_GROUPS:
         c.add(f"grp.{g}", int(group_counts[g]))
+    c.together(*(f"grp.{g}" for g in _ENGAGED_GROUPS))   # compared groups: a hidden one hides its complement
     for col, short in (("feels_safer", "fs"), ("abuse_reduced", "ar")):
         c.section = short
         c.total("engaged.yes", [f"grp.{g}" for g in _ENGAGED_GROUPS])
@@ -135,8 +136,8 @@ def _register_base(p: pd.DataFrame, rule: DisclosureRule) -> Gate:
                          pd.Categorical(answers, list(_ANSWER_LEVELS)), dropna=False)
         xa.index, xa.columns = list(xa.index.astype(str)), list(xa.columns.astype(str))
         for g in _ENGAGED_GROUPS:
-            for lvl in _ANSWER_LEVELS:
-                c.add(f"{short}.{g}.{lvl}", int(xa.loc[g, lvl]))
+            for lvl in _ANSWER_LEVELS:   # about the group: withheld (even a 0) when it is hidden
+                c.add(f"{short}.{g}.{lvl}", int(xa.loc[g, lvl]), about=[f"grp.{g}"])
             c.total(f"grp.{g}", [f"{short}.{g}.{lvl}" for lvl in _ANSWER_LEVELS])
         for lvl in _ANSWER_LEVELS:
             c.total(f"{short}.engaged.{lvl}", [f"{short}.{g}.{lvl}" for g in _ENGAGED_GROUPS])

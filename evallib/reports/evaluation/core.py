@@ -290,15 +290,7 @@ def published_flow(ev: Evaluation) -> pd.DataFrame:
 
 def _flow_keys(ev: Evaluation) -> list[str]:
     """The gate key of each row of the record flow (as :func:`register` names them)."""
-    g = ev.publication().gate
-    out = []
-    for i, r in ev.flow.reset_index(drop=True).iterrows():
-        key = f"flow.r{i}"
-        if key not in g.values:
-            key = {"Completers analysed": f"n.{COMPLETED}", "Non-completers analysed": f"n.{NOT_COMPLETED}"}.get(
-                r["stage"] if r["step"] == "kept" else "", "n.referred_not_started")
-        out.append(key)
-    return out
+    return _flow_keys_of(ev.publication().gate, ev)
 
 
 def wording(ev: Evaluation, variant: str = "any"):
@@ -379,11 +371,59 @@ def cover_html(ev: Evaluation) -> str:
             f"<table style='font-size:0.9em;border-collapse:collapse'>{body}</table>")
 
 
+#: Characteristics whose missing share the limitations paragraph gives: (column, words).
+_METHODS_MISSING = (("risk_level", "risk level"), ("prior_da_incidents", "prior DA incidents"),
+                    ("substance_misuse", "substance misuse"), ("mental_health", "mental-health needs"),
+                    ("age", "age"), ("ethnicity", "ethnicity"))
+
+
+def register_methods(g: Gate, ev: Evaluation) -> None:
+    """The limitations paragraph's shares are counts of the people compared: registered as such.
+
+    The people compared (completers and non-completers, countable or not) are the
+    analysed groups plus those not yet countable; a share of them with a characteristic
+    missing, or with a police record, gives its count back, so each is a count here.
+    """
+    g.section = "methods"
+    people = ev.cohort.people
+    compared = people[people["group"].isin(COMPARED)]
+    waiting = [k for k, (_, r) in zip(_flow_keys_of(g, ev), ev.flow.reset_index(drop=True).iterrows(), strict=True)
+               if r["step"] == "excluded" and str(r["reason"]).startswith("follow-up window")]
+    parts = [f"n.{COMPLETED}", f"n.{NOT_COMPLETED}", *waiting]
+    if sum(g.values[k] for k in parts) == len(compared):
+        g.total("methods.people", parts)
+    else:
+        g.add("methods.people", len(compared))
+    countable = ev.frame.loc[compared.index, "countable"].fillna(False).astype(bool) if len(compared) else []
+    for col, _ in _METHODS_MISSING:
+        key = g.add(f"methods.missing.{col}", int(compared[col].isna().sum()))
+        g.le(key, "methods.people")
+        # the same people as table one's "not recorded" counts, plus those not yet countable
+        parts = [f"t1.{col}.{lv}.{grp}" for grp in COMPARED for lv in ("missing", "not recorded")
+                 if f"t1.{col}.{lv}.{grp}" in g.values]
+        if parts:
+            rest = int(compared.loc[~np.asarray(countable, dtype=bool), col].isna().sum())
+            if sum(g.values[k] for k in parts) + rest == g.values[key]:
+                g.total(key, [*parts, g.latent(f"methods.missing.{col}.waiting", rest)])
+    if "police" in ev.dataset.present:
+        g.add("methods.police", int(compared["person_id"].isin(ev.dataset.police["person_id"]).sum()))
+        g.le("methods.police", "methods.people")
+
+
+def _flow_keys_of(g: Gate, ev: Evaluation) -> list[str]:
+    out = []
+    for i, r in ev.flow.reset_index(drop=True).iterrows():
+        key = f"flow.r{i}"
+        if key not in g.values:
+            key = {"Completers analysed": f"n.{COMPLETED}", "Non-completers analysed": f"n.{NOT_COMPLETED}"}.get(
+                r["stage"] if r["step"] == "kept" else "", "n.referred_not_started")
+        out.append(key)
+    return out
+
+
 def methods_markdown(ev: Evaluation) -> str:
     """Definitions, methods and this dataset's limitations, for the report's last section."""
     ds, s = ev.dataset, ev.settings
-    people = ev.cohort.people
-    compared = people[people["group"].isin(COMPARED)]
     lines = [
         "**Proven reoffending** follows the Ministry of Justice definition (Ministry of Justice, *Guide to proven "
         f"reoffending statistics*): an offence committed within {s.window_months} months after the {s.index_date} "
@@ -407,18 +447,23 @@ def methods_markdown(ev: Evaluation) -> str:
         f"**Disclosure control.** {ev.rule.footnote() or 'Suppression is off: not for publication.'}",
     ]
     limits = []
-    for col, label in (("risk_level", "risk level"), ("prior_da_incidents", "prior DA incidents"),
-                       ("substance_misuse", "substance misuse"), ("mental_health", "mental-health needs"),
-                       ("age", "age"), ("ethnicity", "ethnicity")):
-        if len(compared):
-            miss = compared[col].isna().mean()
-            if miss > 0:
-                limits.append(f"{label} is not recorded for {100 * miss:.0f}% of the people compared")
+    pub = ev.publication()
+
+    def share(key: str) -> str | None:
+        """``"7%"`` of the people compared, or ``None`` if either count is hidden."""
+        k, n = pub.count(key), pub.count("methods.people")
+        return None if k is None or n is None or n == 0 else f"{100 * k / n:.0f}%"
+
+    for col, label in _METHODS_MISSING:
+        if pub.gate.values.get(f"methods.missing.{col}", 0) > 0:
+            pc = share(f"methods.missing.{col}")
+            limits.append(f"{label} is not recorded for {pc or 'some (not shown: small numbers)'} of the people "
+                          "compared")
     if "police" not in ds.present:
         limits.append("no police records were supplied, so proven reoffending cannot be measured")
     else:
-        covered = compared["person_id"].isin(ds.police["person_id"]).mean() if len(compared) else 0
-        limits.append(f"{100 * covered:.0f}% of the people compared have at least one police record "
+        pc = share("methods.police") or "some (not shown: small numbers)"
+        limits.append(f"{pc} of the people compared have at least one police record "
                       f"(police data extracted {ds.police_extract_date:%d %B %Y}); offences outside the force area "
                       "are not seen")
     if ds.meta.synthetic:

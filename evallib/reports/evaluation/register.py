@@ -32,6 +32,7 @@ def build_publication(ev: core.Evaluation) -> Publication:
     g = Gate(ev.rule, report="completers_vs_noncompleters")
     core.register(g, ev)
     groups.register(g, ev)
+    core.register_methods(g, ev)   # after table one: its missing counts are parts of these
     summary.register(g, ev, "any")
     time_to_event.register(g, ev, "any")
     adjusted.register(g, ev, "any")
