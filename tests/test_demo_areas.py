@@ -104,6 +104,9 @@ def test_changes_export_is_the_changes_part_of_the_area_dataset(derbyshire):
     hh_q3 = hh[hh["referral_date"].between("2023-10-01", "2023-12-31")]
     # 180 (seed 004): "12 referrals over the last quarter, 11 of which were accepted"
     assert (len(hh_q3), int(hh_q3["eligible"].sum())) == (12, 11)
+    # "We still not have had any police referrals"; "100% engagement rate with all service users accepted"
+    assert not hh["source"].eq("police").any()
+    assert hh.loc[hh["eligible"].astype(bool), "referral_id"].isin(area.episodes["referral_id"]).all()
     assert area.meta.extract_date == DERBY_EXTRACT
 
 

@@ -380,12 +380,17 @@ def generate(params: AreaParams, seed: int, effects: TrueEffects) -> tuple[dict[
     for service, table, p_self in (("changes", CHANGES_REFERRALS, 0.35), ("high_harm", HIGH_HARM_REFERRALS, 0.05)):
         df = referrals(_quarters(table), SHARES, CITY, p_self, rng, effects, high_harm=service == "high_harm")
         df["service"] = service
+        if service == "high_harm":   # 180 (seed 004): "We still not have had any police referrals";
+            police = (df["source"] == "police").to_numpy()        # children's social care refer most
+            df.loc[police, "source"] = rng.choice(np.array(["childrens_social_care", "probation", "idva_marac"],
+                                                           dtype=object), size=int(police.sum()), p=[0.7, 0.15, 0.15])
         df["quarter"] = np.array(list(table), dtype=object)[df["pool"].to_numpy()]
         frames.append(df)
     people = pd.concat(frames, ignore_index=True)
     ep = _changes_episodes(people, rng)
     hh = np.flatnonzero(people["eligible"].to_numpy(bool) & (people["service"] == "high_harm").to_numpy())
-    ep = pd.concat([ep, _free_episodes(people, hh, "high_harm", np.full(len(hh), 0.95), rng)], ignore_index=True)
+    # 180: "To date we have 100% engagement rate with all service users that have been accepted"
+    ep = pd.concat([ep, _free_episodes(people, hh, "high_harm", np.ones(len(hh)), rng)], ignore_index=True)
     # children of the people on Changes in the quarter add up to the printed number
     chg = ep[(ep["programme"] == "changes") & (ep["start"] <= Q3_HI) & (ep["end"] >= Q3_LO)]
     d_people = np.unique(chg["person"].to_numpy(np.int64))
