@@ -46,7 +46,7 @@ def one_round(seed: int, period: str, folder: Path) -> dict:
         t = truth[s.area].loc[ids]
         effects.append((t["p_any_if_completed"] - t["p_any_if_not"]).to_numpy())
     att = float(np.concatenate(effects).mean())
-    adj = adjusted.adjusted_estimates(pool.evaluation(), "any", extra_covariates=("area",)).propensity
+    adj = adjusted.unpublished_estimates(pool.evaluation(), "any", extra_covariates=("area",)).propensity
     c = pool.counts("any")
     c = c[(c["n1"] > 0) & (c["n0"] > 0)]
     mh = stats.mantel_haenszel_difference(c["c1"], c["n1"], c["c0"], c["n0"])
