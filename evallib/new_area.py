@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from evallib.params import ISO_DATE, ParamsError, normalise_label, params_dir
-from evallib.schemas import TABLES, Table, _read_raw, identifying
+from evallib.schemas import FALSE_WORDS, TABLES, TRUE_WORDS, Table, _read_raw, identifying
 
 __all__ = ["Draft", "draft_area", "write_draft", "detect_date_format", "DATE_FORMATS"]
 
@@ -320,10 +320,15 @@ def _labels(data: dict[str, pd.DataFrame], draft: Draft) -> list[str]:
     for table, df in data.items():
         columns: list[str] = []
         for col in TABLES[table].columns:
-            if col.kind != "category" or col.name in ("district", "programme") or col.name not in df.columns:
+            if col.name in ("district", "programme") or col.name not in df.columns:
                 continue
             lines = []
-            for label in _distinct(df[col.name]):
+            if col.kind == "bool":     # words other than yes/no, true/false, 1/0 need saying
+                for label in _distinct(df[col.name]):
+                    if label.lower() not in TRUE_WORDS | FALSE_WORDS:
+                        lines.append(f"      # TODO: {_q(label)}: true or false")
+                        draft.todos.append(f"label {label!r} of {table}.{col.name}")
+            for label in _distinct(df[col.name]) if col.kind == "category" else []:
                 target, how = _best(label, {c: c for c in col.categories})
                 if target is None:
                     lines.append(f"      # TODO: {_q(label)}: one of {', '.join(col.categories)}")

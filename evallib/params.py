@@ -370,13 +370,16 @@ class AreaParams(_Strict):
                     continue
                 allowed = self.allowed_values(table, column)
                 if allowed is None:
-                    out.append(f"{key}: {column} is not a category column, so it takes no labels")
+                    out.append(f"{key}: {column} is not a category or yes/no column, so it takes no labels")
                     continue
                 known = {normalise_label(a) for a in allowed}
+                if allowed == ("true", "false"):
+                    known |= {"yes", "no"}
                 for provider, target in mapping.items():
                     if normalise_label(target) not in known:
-                        out.append(f"{key}.{provider}: {target!r} is not a {column} of the data contract; "
-                                   f"use one of: {', '.join(allowed)}")
+                        whose = (f"one of the area's {column}s" if column in ("district", "programme")
+                                 else f"a {column} of the data contract")
+                        out.append(f"{key}.{provider}: {target!r} is not {whose}; use one of: {', '.join(allowed)}")
                 seen: dict[str, str] = {}
                 for provider, target in mapping.items():
                     n = normalise_label(provider)
@@ -397,10 +400,13 @@ class AreaParams(_Strict):
         return out
 
     def allowed_values(self, table: str, column: str) -> tuple[str, ...] | None:
-        """The values a contract category column takes in this area (``None``: not a category)."""
+        """The values a contract column takes in this area: a category's values, ``true``
+        and ``false`` for a yes/no column (``None``: a column that takes no labels)."""
         from evallib.schemas import TABLES
 
         col = TABLES[table].column(column)
+        if col.kind == "bool":
+            return ("true", "false")
         if col.kind != "category":
             return None
         if column == "district":

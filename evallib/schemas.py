@@ -607,6 +607,8 @@ def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
     if col.name == "district":
         lookup.update({normalise_label(a): d for a, d in area.district_aliases.items()})
     canonical = {normalise_label(a): a for a in allowed}
+    if col.kind == "bool":   # a yes/no column: the export's words for yes and no
+        canonical.update({"yes": "true", "no": "false"})
     lookup.update({normalise_label(k): canonical[normalise_label(v)]
                    for k, v in area.labels.get(table, {}).get(col.name, {}).items()})
     lookup.update(canonical)
@@ -621,6 +623,11 @@ def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
         new = np.asarray(list(changed.values()), dtype=object)[np.maximum(at, 0)]
         mapped = pd.Series(np.where(at >= 0, new, mapped.to_numpy(dtype=object, na_value=None)),
                            index=text.index).astype("string")
+    return mapped, allowed, _label_fix(table, col, allowed)
+
+
+def _label_fix(table: str, col: Column, allowed: tuple[str, ...]) -> str:
+    """How to fix a label the area does not know: the values to use, and the key to map it under."""
     where = f"labels.{table}.{col.name}"
     if col.name == "district":
         fix = (f"use one of the area's districts: {', '.join(allowed)}, or add the export's spelling "
@@ -628,10 +635,12 @@ def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
     elif col.name == "programme":
         fix = (f"use one of the area's programmes: {', '.join(allowed)}, or map the export's label onto "
                f"one under {where} in the area file")
+    elif col.kind == "bool":
+        fix = f"use true/false, yes/no or 1/0, or map the export's word onto true or false under {where}"
     else:
         fix = (f"use one of: {', '.join(allowed)}, or map the export's label onto one under {where} "
                "in the area file (case, spaces and punctuation are ignored)")
-    return mapped, allowed, fix
+    return fix
 
 
 def _many(file: str, column: str, mask: pd.Series, values, offset: int | np.ndarray, problem: str,
@@ -851,6 +860,10 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
             series, allowed, label_fix = raw[col.name], None, ""
             if col.kind == "category":
                 series, allowed, label_fix = _map_labels(series, table.name, col, area)
+            elif col.kind == "bool":   # the export's own words for yes and no, if the area maps any
+                if col.name in area.labels.get(table.name, {}):
+                    series = _map_labels(series, table.name, col, area)[0]
+                label_fix = _label_fix(table.name, col, ())
             values, bad, what, fix = _parse_column(series, col, allowed, area.date_format_for(table.name, col.name))
             fix = label_fix or fix
             if col.kind == "int":

@@ -199,8 +199,8 @@ def test_every_mistake_in_labels_and_columns_named_at_load(tmp_path):
                 "labels.referrals.Referral Source: not a column of referrals; labels are keyed by the "
                 "contract column, so write 'source'",
                 "labels.referrals.source.GP: 'helth' is not a source",
-                "labels.referrals.district.Northtown: 'North Twn' is not a district",
-                "labels.referrals.age: age is not a category column"]:
+                "labels.referrals.district.Northtown: 'North Twn' is not one of the area's districts",
+                "labels.referrals.age: age is not a category or yes/no column"]:
         assert key in text, text
     assert "6 problem(s)" in text
 
@@ -334,3 +334,20 @@ def test_service_report_wording_comes_from_the_area_run(tmp_path):
                                                                  if v.role != "awareness"}})
     assert "Group rows" not in service.definitions_markdown(lone)
     assert service.title_for("children", lone) == "Children of people on intervention"
+
+
+def test_yes_no_columns_take_the_exports_own_words(tmp_path):
+    area = load_area(area_file(tmp_path, """\
+        labels:
+          referrals:
+            eligible: {Eligible: yes, Not Eligible: false}
+        """))
+    refs = [referral(1, eligible="ELIGIBLE "), referral(2, eligible="not eligible"), referral(3, eligible="Y"),
+            referral(4, eligible="maybe")]
+    found = problems_of(dataset(tmp_path, refs), area)
+    assert list(zip(found["row"], found["value"], strict=True)) == [(5, "maybe")]
+    assert "labels.referrals.eligible" in found["fix"].iloc[0]
+    ds = load_dataset(dataset(tmp_path, refs[:3], sub="ok"), area)
+    assert ds.referrals["eligible"].tolist() == [True, False, True]
+    with pytest.raises(ParamsError, match="labels.referrals.eligible.Eligible: 'perhaps'"):
+        load_area(area_file(tmp_path, "labels: {referrals: {eligible: {Eligible: perhaps}}}\n"))

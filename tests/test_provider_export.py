@@ -286,3 +286,11 @@ def test_programme_keys_stay_distinct():
     lines = _programmes({"episodes": pd.DataFrame({"programme": ["A & B", "A B", "A B"]})}, Draft("x", ""))
     area = yaml.safe_load("\n".join(lines))
     assert sorted((k, v["label"]) for k, v in area["programmes"].items()) == [("a_b", "A B"), ("a_b_2", "A & B")]
+
+
+def test_draft_asks_about_yes_no_words(tmp_path):
+    pd.DataFrame({"Ref No": ["A1", "A2", "A3"], "Eligible": ["Y", "Not Eligible", "n"]}).to_csv(
+        tmp_path / "referrals.csv", index=False)
+    draft = draft_area("newtown", tmp_path)
+    assert '# TODO: "Not Eligible": true or false' in draft.text
+    assert '"Y"' not in draft.text.split("labels")[-1] and "label 'Not Eligible' of referrals.eligible" in draft.todos
