@@ -245,3 +245,18 @@ def test_papermill_run_by_hand_leaves_published_reports_byte_identical(tmp_path,
     assert results["for_publication"] is False and results["period"] == "2021-04-01..2021-12-31"
     csvs = list(made.glob("tables/*.csv"))
     assert csvs and all(p.name.startswith("NOT_FOR_PUBLICATION-") for p in csvs)
+
+
+def test_a_return_made_with_suppression_off_says_so_in_html_and_workbook(make_dataset, tmp_path):
+    import openpyxl
+
+    from evallib.reports.quarterly import quarterly_return, return_html, write_return_xlsx
+
+    off = quarterly_return(make_dataset(), "2021-22Q1", suppress_below=0)
+    assert "NOT FOR PUBLICATION" in return_html(off)
+    ws = openpyxl.load_workbook(write_return_xlsx(off, tmp_path / "off.xlsx")).active
+    assert ws.title == "NOT FOR PUBLICATION" and ws["A1"].value.startswith("NOT FOR PUBLICATION")
+    on = quarterly_return(make_dataset(), "2021-22Q1")
+    assert "NOT FOR PUBLICATION" not in return_html(on)
+    ws = openpyxl.load_workbook(write_return_xlsx(on, tmp_path / "on.xlsx")).active
+    assert ws.title == "Quarterly return" and "NOT FOR PUBLICATION" not in str(ws["A1"].value)

@@ -498,3 +498,10 @@ def _contrast(fg: str, bg: str) -> float:
         return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
     a, b = sorted((lum(fg), lum(bg)), reverse=True)
     return (a + 0.05) / (b + 0.05)
+
+
+def test_a_second_run_on_the_same_output_folder_is_refused(tmp_path):
+    jobs = plan(write_suite(tmp_path, [OK]))
+    with runner._run_lock(tmp_path / "out"), pytest.raises(RunnerError, match="another `evallib run` is writing"):
+        execute(jobs, progress=False)
+    assert not jobs[0].out_dir.exists()

@@ -1213,8 +1213,11 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
     str
         A ``<section class="evallib-return">`` with its own style; every text escaped.
     """
+    from evallib.present import publication_banner
+
     e = html.escape
-    parts = [f"<section class=\"evallib-return\"><style>{_CSS}</style>", f"<h2>{e(qr.title)}</h2>",
+    parts = [f"{publication_banner(qr.rule)}<section class=\"evallib-return\"><style>{_CSS}</style>",
+             f"<h2>{e(qr.title)}</h2>",
              "<table class=\"facts\">"]
     facts = [("Area", qr.area_name), ("Quarter", qr.period_label),
              ("Period", f"{_long_date(qr.period.start)} to {_long_date(qr.period.end)}"),
