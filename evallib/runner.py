@@ -12,9 +12,12 @@ knows how to run them safely and unattended:
 2. :func:`execute` runs each job with papermill in its own process (so jobs can run
    in parallel without sharing a working directory or a kernel), keeps the executed
    notebook, renders a code-free self-contained HTML report and, if asked, an A4
-   PDF. A failing notebook does not stop the others; the :class:`RunReport` says
-   which cell failed and why.
-3. :func:`write_index` writes ``index.html``, the front page linking every report.
+   PDF. Each report is built in a staging folder and moved whole into its own folder,
+   ``<out>/<area>/<period>/<notebook>/``, only when complete, so no file is written by
+   two reports and a failed or killed run never leaves a mix. A failing notebook does
+   not stop the others; the :class:`RunReport` says which cell failed and why.
+3. :func:`write_index` writes ``index.html``, the front page linking every complete
+   report, by area, report type and period.
 
 Parameters contract for notebooks
 ---------------------------------
@@ -23,7 +26,7 @@ Every notebook has one cell tagged ``parameters`` with typed defaults, e.g.::
     area: str = "leicestershire"          # area params file (params/areas/<area>.yaml)
     period: str = "2021-22"               # 2021-22, 2023-24Q3 or 2022-04-01..2022-11-30
     data_dir: str = "../outputs/demo-data"  # dataset folder
-    output_dir: str = "../outputs/leicestershire/2021-22"  # where tables/results go
+    output_dir: str = ""                  # "" when run by hand (see evallib.outputs)
     suppress_below: int = -1              # -1: the area's disclosure threshold
 
 ``area``, ``period``, ``data_dir`` and ``output_dir`` are required (see
@@ -32,7 +35,7 @@ defaults instead of the data asked for. ``suppress_below`` is passed only to
 notebooks that declare it (:data:`OPTIONAL_PARAMETERS`). Any other parameter (e.g.
 ``window_months``) is passed only when asked for (``extra_parameters`` /
 ``evallib run --set``) and is refused, naming the notebook, unless the notebook
-declares it.
+declares it; the settings the runner owns (:data:`RUNNER_SETTINGS`) cannot be set so.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ __all__ = [
     "notebooks_dir", "repo_root", "available_notebooks", "resolve_notebook",
     "RunnerError", "NotebookNotFoundError", "NotebookParameterError", "ChromiumNotFoundError",
     "REQUIRED_PARAMETERS", "OPTIONAL_PARAMETERS", "SUITE_PARAMETERS", "FORMATS", "first_page_images",
+    "clean_leftovers", "notebook_period_kinds", "period_words", "REPORT_TYPES", "RUNNER_SETTINGS",
 ]
 
 #: Parameters every suite notebook must declare: the runner always passes them.
