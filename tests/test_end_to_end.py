@@ -85,8 +85,11 @@ def test_results_json_has_each_group(run):
         for group in ("completed", "not_completed"):
             g = res["outcomes"][variant]["groups"][group]
             assert set(g) >= {"n", "reoffenders", "rate", "ci_low", "ci_high"}
-    c = res["outcomes"]["any"]["groups"]["completed"]
-    assert c["n"] > 0 and c["ci_low"] <= c["rate"] <= c["ci_high"]
+            if g["n"] is not None and g["rate"] is not None:  # shown: a rate inside its interval
+                assert g["n"] > 0 and g["ci_low"] <= g["rate"] <= g["ci_high"]
+            else:  # hidden by disclosure control: nothing about the group, and the headline says so
+                assert g["rate"] is None and g["ci_low"] is None and g["reoffenders"] is None
+                assert f"{g['label'].lower()} not shown" in res["headline"].lower()
     assert res["dataset_fingerprint"] and res["settings"]["window_months"] == 12
 
 

@@ -95,7 +95,8 @@ def test_pdf_is_a4_readable_and_nothing_runs_off(report):
 def test_not_for_publication_on_every_pdf_page(tmp_path):
     _, out = run_demo_suite(tmp_path, "--period", "2021-22", "--notebook", "completers_vs_noncompleters",
                             "--format", "html,pdf", "--suppress-below", "0")
-    reader = PdfReader(out / "leicestershire" / "2021-22" / "completers_vs_noncompleters.pdf")
+    report = out / "internal" / "leicestershire" / "2021-22" / "completers_vs_noncompleters"  # not published
+    reader = PdfReader(report / "completers_vs_noncompleters.pdf")
     assert len(reader.pages) >= 4
     for page in reader.pages:
         assert "NOT FOR PUBLICATION" in page.extract_text()
