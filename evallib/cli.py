@@ -548,7 +548,13 @@ def cmd_new_area(args: argparse.Namespace) -> int:
         steps.append("rename the files: " + ", ".join(f"{a} -> {b}" for a, b in draft.renames.items()))
     if not (folder / "dataset.yaml").exists():
         steps.append(f"add {folder / 'dataset.yaml'} with area: {args.name} and extract_date: YYYY-MM-DD")
-    steps += [f"check the export against it: evallib validate --data \"{folder}\" --area {args.name}",
+    area = args.name
+    if args.out:
+        from evallib.params import params_dir
+
+        steps.append(f"move it to {params_dir() / 'areas' / (args.name + '.yaml')} when it is ready")
+        area = f"\"{path}\""
+    steps += [f"check the export against it: evallib validate --data \"{folder}\" --area {area}",
               f"make the reports: evallib run --data \"{folder}\" --area {args.name} --period 2023-24"]
     print("\nNext:")
     for i, step in enumerate(steps, 1):

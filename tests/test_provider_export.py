@@ -294,3 +294,13 @@ def test_draft_asks_about_yes_no_words(tmp_path):
     draft = draft_area("newtown", tmp_path)
     assert '# TODO: "Not Eligible": true or false' in draft.text
     assert '"Y"' not in draft.text.split("labels")[-1] and "label 'Not Eligible' of referrals.eligible" in draft.todos
+
+
+def test_new_area_out_elsewhere_says_how_to_validate_it(export, tmp_path, capsys):
+    _, folder = export
+    target = tmp_path / "draft.yaml"
+    assert cli.main(["new-area", AREA, "--from", str(folder), "--out", str(target)]) == 0
+    said = capsys.readouterr().out
+    assert f'--area "{target}"' in said and "move it to" in said and target.exists()
+    assert cli.main(["new-area", AREA, "--from", str(folder), "--out", str(target)]) == 2   # never replaced
+    assert "--force" in capsys.readouterr().err
