@@ -146,3 +146,45 @@ def test_every_section_shows_the_same_group_sizes(demo, period):
     for g, seen in sizes.items():
         numbers = {s for s in seen if s != "[c]"}
         assert len(numbers) <= 1, f"{g}: sizes {seen} differ between sections"
+
+
+def test_a_small_group_is_hidden_everywhere_with_its_complement(demo):
+    # the demo's 2021-22 starters: 39 completers and 4 non-completers analysed (issue 13)
+    ev = evaluation.evaluate(demo, "2021-22")
+    raw = evaluation.rate_table(ev).set_index("group")["n"]
+    assert 1 <= raw["not_completed"] < 5 <= raw["completed"]
+    flow = evaluation.published_flow(ev).set_index("Stage")
+    assert flow.loc["Non-completers analysed", "People"] == flow.loc["Completers analysed", "People"] == "[c]"
+    res = evaluation.results_json(ev)
+    for variant in res["outcomes"].values():
+        assert "p_value" not in variant
+        assert all(g["n"] is None and g["rate"] is None for g in variant["groups"].values())
+    t1 = groups.table_one(ev)
+    assert [c for c in t1.columns if "(n = [c])" in c] == ["Completers (n = [c])", "Non-completers (n = [c])"]
+    assert not t1["SMD"].str.match(r"^[+-]\d").any()
+    tte = time_to_event.time_to_event(ev)
+    assert tte.logrank is None and tte.cox is None and tte.monthly["survival"].isna().all()
+    assert (time_to_event.at_risk_table(tte, 3, ev.rule).iloc[:, 1:] == "[c]").all().all()
+    text = time_to_event.time_to_event_text(tte)
+    assert "Log-rank" not in text and "hazard ratio" not in text
+    ba = before_after.before_after_table(ev).drop(columns=["Group", "Span"])
+    assert (ba == "[c]").all().all()                       # not even "0 incidents after exit"
+    head = summary.headline_table(ev, tte)
+    assert (head["p-value"] == "").all() and set(head["Completers"]) == {"[c]"}
+    sens = sensitivity.sensitivity_table(ev)
+    assert (sens["Completers"] == "[c]").all() and (sens["p-value"] == "").all()
+    adj = adjusted.adjusted_estimates(ev)
+    assert adj.withheld and adj.logistic is None and adj.propensity is None
+    assert adjusted.balance_display(ev, adj) is None and adjusted.overlap_figure(ev, adj) is None
+    sentence = adjusted.conclusion_sentence(None, adj, tte)
+    assert sentence in summary.summary_markdown(ev, sentence) and "not shown" in sentence
+    assert res["adjusted"]["conclusion"] == sentence
+
+
+def test_summary_names_the_cox_model_when_it_is_the_only_adjusted_estimate(large_effect):
+    ev = evaluation.evaluate(large_effect, PERIOD)
+    tte = time_to_event.time_to_event(ev)
+    assert tte.cox is not None
+    none = adjusted.Adjusted("any", [], 0, 0)               # neither logistic nor propensity could be fitted
+    assert "section 5" in adjusted.conclusion_sentence(None, none, tte)
+    assert "No adjusted estimate could be made" in adjusted.conclusion_sentence(None, none)

@@ -20,11 +20,13 @@ Registering (a report's builder)::
     g.total("offered", ["contact.yes", "contact.no", "contact.nr"])   # offered = sum
     g.le("sub.n", "group.n")            # a subgroup: sub.n <= group.n
     g.derive("answered", ["yes", "no"]) # a sum shown only when all its parts are
+    g.keep("offered", priority=10)      # hidden as a complement last of all
     g.latent("moved", 3)                # a count never published that ties others together
     g.together("n.completed", "n.not_completed")   # compared groups: hidden together
     g.add("after.not_completed", 0, about=["n.not_completed"])   # withheld if the group is hidden
     g.stat("logrank.p", 0.03, about=["n.completed", "n.not_completed"])  # any non-count number
-    g.share("n.completed", "evaluation.starters.completed")  # same people in another report
+    g.share("offered", "partners.offered")        # the same people in another report of the period
+    g.add_table("referrals", frame, count_columns=[...], row_totals={...}, pairs=[...])  # a whole table
     pub = g.protect()
 
 Reading (every section, figure and results.json)::
@@ -32,6 +34,7 @@ Reading (every section, figure and results.json)::
     pub.shown(key), pub.count(key) -> int | None, pub.text(key) -> "1,234" | "[c]"
     pub.rate(num, den) -> {"count", "of", "rate", "ci_low", "ci_high"} (Wilson, from published counts)
     pub.x_of_y(num, den), pub.stat(key) -> value | None, pub.has_stat(key)
+    pub.table("referrals") -> SuppressedTable (a table registered with add_table, for layout code)
     pub.record() -> the ``disclosure`` block of ``results.json``: every published count
                     (None where hidden), every relation, the shared keys; never a true hidden value
 
@@ -44,7 +47,10 @@ Rules the gate enforces (``docs/disclosure.md``):
 * a compared group declared with :meth:`Gate.together` is hidden with its complement;
 * a number registered ``about`` a count (a group size) is withheld when that count is
   hidden, whatever its own value: no rate, interval, p-value, hazard ratio, SMD, mean,
-  curve or incident count of a hidden group.
+  curve or incident count of a hidden group. Counts ``about`` a hidden count are hidden
+  before protection and protected like small ones, so they cannot be worked out from
+  the rest either;
+* latent counts are unknowns: never published, and protected only when small.
 
 Reports of the same area and period describe some of the same people (the partners
 offered support appear in the service tables and in the partner report). Each gate
@@ -172,6 +178,11 @@ class Gate:
         """Counts shown or hidden together: two compared groups, so a hidden one's complement goes too."""
         self.touch(*keys)
         self.groups.append((self.section, tuple(keys)))
+
+    def keep(self, *keys: str, priority: int = 1) -> None:
+        """Choose ``keys`` as complementary cells last (a headline total, a count another report shows)."""
+        for k in keys:
+            self.priorities[k] = int(priority)
 
     def derive(self, key: str, members: Sequence[str]) -> None:
         """A sum shown only when all its ``members`` are: not a cell, so it adds nothing to protect.

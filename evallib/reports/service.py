@@ -144,7 +144,7 @@ def _register(g: Gate, name: str, raw: pd.DataFrame, area: AreaParams) -> dict:
             for col, shared in ((den, "partners.offered"), (num, "partners.engaged")):
                 key = f"{name}|ALL|{col}"
                 g.total(key, [f"{name}|{r}|{col}" for r in tops])
-                g.priorities[key] = 10
+                g.keep(key, priority=10)
                 g.share(key, shared)
         return {"t": t}
     if name == "children":
