@@ -60,7 +60,13 @@ def published_statistics(ev: core.Evaluation) -> dict[str, Any]:
             else:
                 end[grp] = None
     prop = adj.propensity
+    w = core.wording(ev, "any")
     return {
+        "sentences": {   # the numbers the report's sentences carry, as they read
+            "summary": None if w is None else [t for t in (w.headline, w.difference_sentence, w.per_100,
+                                                           w.mdd_sentence) if t],
+            "time_to_event": time_to_event.time_to_event_text(tte),
+        },
         "time_to_event": {
             "without_reoffence_at_end": end,
             "logrank": None if lr is None else {"statistic": float(lr.statistic), "df": int(lr.df),
