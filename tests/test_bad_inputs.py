@@ -508,3 +508,20 @@ def test_writable_is_tried_not_guessed(tmp_path):
     assert cli._writable(tmp_path)
     assert not cli._writable(tmp_path / "missing")
     assert not list(tmp_path.iterdir())          # the trial file is gone
+
+
+def test_an_area_given_as_its_file_is_read_as_its_name(tmp_path, monkeypatch, capsys):
+    from evallib.params import params_dir
+
+    data = write_tables(tmp_path / "data", FULL)
+    ran = []
+    monkeypatch.setattr(runner, "execute", lambda jobs, **kw: ran.extend(jobs) or runner.RunReport([]))
+    monkeypatch.setattr(runner, "write_index", lambda out: Path(out) / "index.html")
+    area_file = str(params_dir() / "areas" / "leicestershire.yaml")
+    (tmp_path / "out").mkdir()
+    code = cli.main(["run", "--data", str(data), "--out", str(tmp_path / "out"), "--period", "2021-22",
+                     "--notebook", "service_outputs", "--area", area_file, "--no-progress", "--format", "html"])
+    assert code == 0, capsys.readouterr()
+    assert [j.area for j in ran] == ["leicestershire"]
+    assert "leicestershire" in ran[0].out_dir.parts and not any(".yaml" in p for p in ran[0].out_dir.parts)
+    assert cli.main(["validate", "--data", str(data), "--area", area_file, "--notebook", "service_outputs"]) == 0

@@ -57,16 +57,24 @@ def corruption(draw):
     return file, op, draw(st.floats(0, 1)), draw(st.floats(0, 1)), draw(cells)
 
 
+def _frame(path: Path) -> pd.DataFrame | None:
+    """A CSV as text cells, or None when an earlier corruption left it unreadable as CSV."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+
+
 def _apply(folder: Path, file: str, op: str, a: float, b: float, value: str) -> None:
     path = folder / file
     data = path.read_bytes()
     lines = data.split(b"\n")
     i = min(int(a * len(lines)), len(lines) - 1)
     if op == "cell" and file.endswith(".csv"):
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if len(df):
+        df = _frame(path)
+        if df is not None and len(df):
             df.iloc[min(int(a * len(df)), len(df) - 1), min(int(b * df.shape[1]), df.shape[1] - 1)] = value
-        df.to_csv(path, index=False)
+            df.to_csv(path, index=False)
         return
     if op == "cell":   # dataset.yaml: a value replaced
         lines[i] = lines[i].split(b":")[0] + b": " + value.encode("utf-8", "replace")
@@ -86,8 +94,9 @@ def _apply(folder: Path, file: str, op: str, a: float, b: float, value: str) -> 
         names[min(int(b * len(names)), len(names) - 1)] = value.encode("utf-8", "replace")
         lines[0] = b",".join(names)
     elif op == "drop_column" and file.endswith(".csv"):
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        df.drop(columns=df.columns[min(int(b * df.shape[1]), df.shape[1] - 1)]).to_csv(path, index=False)
+        df = _frame(path)
+        if df is not None and df.shape[1]:
+            df.drop(columns=df.columns[min(int(b * df.shape[1]), df.shape[1] - 1)]).to_csv(path, index=False)
         return
     elif op == "delimiter":
         lines[i] = lines[i].replace(b",", b";")
