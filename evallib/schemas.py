@@ -383,21 +383,26 @@ def _decode(path: Path, data: bytes) -> tuple[str | None, list[dict]]:
                                     "save it as CSV UTF-8 (Excel: Save As > CSV UTF-8 (Comma delimited))")]
 
 
-def _delimiter(text: str) -> str:
-    """The delimiter splitting a line near the top into the most cells (commas on a tie):
-    a title row above the header (``Referrals, June 2024``) does not decide it."""
+def _delimiter(text: str, known: set[str] = frozenset()) -> str:
+    """The delimiter that splits a line near the top into the most known column names, then
+    into the most cells (commas on a tie): neither a title row above the header
+    (``Referrals, June 2024``) nor semicolons inside a value decide it."""
     top = [line[:10_000] for line in text[:200_000].splitlines()[:HEADER_SEARCH_ROWS] if line.strip()]
-    counts = {d: max((len(r) for r in csv.reader(top, delimiter=d)), default=0) for d in DELIMITERS}
-    return max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+
+    def score(d: str) -> tuple[int, int, bool]:
+        rows = list(csv.reader(top, delimiter=d))
+        names = max((sum(c.strip().lower() in known for c in r) for r in rows), default=0)
+        return names, max((len(r) for r in rows), default=0), d == ","
+    return max(DELIMITERS, key=score)
 
 
-def _csv_grid(path: Path) -> tuple[pd.DataFrame | None, list[dict]]:
+def _csv_grid(path: Path, known: set[str] = frozenset()) -> tuple[pd.DataFrame | None, list[dict]]:
     """Every cell of a CSV file as text, one frame row per file row (header not yet found)."""
     data = path.read_bytes()
     text, problems = _decode(path, data)
     if text is None:
         return None, problems
-    sep = _delimiter(text)
+    sep = _delimiter(text, known)
     try:
         grid = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
                            skip_blank_lines=False)
@@ -417,7 +422,7 @@ def _csv_grid(path: Path) -> tuple[pd.DataFrame | None, list[dict]]:
     return grid, []
 
 
-def _grid(path: Path) -> tuple[pd.DataFrame | None, list[dict]]:
+def _grid(path: Path, known: set[str] = frozenset()) -> tuple[pd.DataFrame | None, list[dict]]:
     """A table file's cells without interpreting them (header not yet found)."""
     suffix = path.suffix.lower()
     if path.is_file() and path.stat().st_size == 0:
@@ -425,7 +430,7 @@ def _grid(path: Path) -> tuple[pd.DataFrame | None, list[dict]]:
                                     "export the table again: it needs a header row and one row per record")]
     try:
         if suffix == ".csv":
-            return _csv_grid(path)
+            return _csv_grid(path, known)
         if suffix == ".xlsx":
             grid = pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="openpyxl")
             return grid.reset_index(drop=True), []
@@ -464,7 +469,8 @@ def _read_raw(path: Path, known: set[str] | None = None
     row number in the file of each frame row (header = row 1 for CSV and XLSX; Parquet
     has no header row, so its first record is row 1) and the problems found reading.
     """
-    grid, problems = _grid(path)
+    known = {k.lower() for k in (known or set())}
+    grid, problems = _grid(path, known)
     if grid is None:
         return None, 0, problems
     if path.suffix.lower() == ".parquet":
@@ -473,7 +479,6 @@ def _read_raw(path: Path, known: set[str] | None = None
     if grid.empty or grid.shape[1] == 0:
         return None, 0, [_file_problem(path, "", "", "the file has no header row and no data",
                                        "export the table again with its header row")]
-    known = {k.lower() for k in (known or set())}
     h = _header_row(grid, known)
     header = ["" if pd.isna(v) else str(v).strip() for v in grid.iloc[h]]
     body = grid.iloc[h + 1:]

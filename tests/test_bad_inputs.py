@@ -525,3 +525,9 @@ def test_an_area_given_as_its_file_is_read_as_its_name(tmp_path, monkeypatch, ca
     assert [j.area for j in ran] == ["leicestershire"]
     assert "leicestershire" in ran[0].out_dir.parts and not any(".yaml" in p for p in ran[0].out_dir.parts)
     assert cli.main(["validate", "--data", str(data), "--area", area_file, "--notebook", "service_outputs"]) == 0
+
+
+def test_semicolons_inside_values_do_not_decide_the_delimiter(tmp_path):
+    reason = {**MINIMAL["referrals"][0], "eligible": "no", "ineligible_reason": "a; b; c; d; e; f; g; h; i; j"}
+    folder = write_tables(tmp_path / "d", {**FULL, "referrals": [reason]})
+    assert load_dataset(folder).referrals["ineligible_reason"].iloc[0] == reason["ineligible_reason"]
