@@ -435,6 +435,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if len(missing):
             raise DataValidationError(missing, folder)
     except DataValidationError as exc:
+        # the reports' needs that can be seen without loading (a table not supplied) come too
+        area_name = getattr(area, "name", area) or _dataset_area(folder)
+        absent = needs_problems(folder, [notebook_needs(nb) for nb in _reports_to_check(args.notebook, area_name)])
+        absent = absent[~absent["file"].isin(exc.problems["file"])]
+        if len(absent):
+            import pandas as pd
+
+            exc = DataValidationError(pd.concat([exc.problems, absent], ignore_index=True), folder)
         _print_problems(exc)
         if out:
             # text a spreadsheet would run as a formula is neutralised
@@ -454,7 +462,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reports_to_check(chosen: Sequence[str] | None, area: str) -> list[Path]:
+def _dataset_area(folder: Path) -> str | None:
+    """The area dataset.yaml names, if it can be read (the loader reports it otherwise)."""
+    import yaml
+
+    try:
+        meta = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return str(meta.get("area")) if isinstance(meta, dict) and meta.get("area") else None
+
+
+def _reports_to_check(chosen: Sequence[str] | None, area: str | None) -> list[Path]:
     """The notebooks whose needs ``validate`` checks: those chosen with --notebook, else
     the suite's notebooks for the area (all the suite's, for an area not in it)."""
     from evallib.params import ParamsError, load_suite

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from evallib.params import OutcomeSettings, load_area
-from evallib.schemas import PROBLEM_COLUMNS, TABLES, Dataset, DataValidationError
+from evallib.schemas import PROBLEM_COLUMNS, TABLES, Dataset, DataValidationError, supplied_tables
 from evallib.snapshot import load_validated
 
 __all__ = ["Needs", "notebook_needs", "needs_problems", "load_for_notebook"]
@@ -71,9 +71,18 @@ def notebook_needs(notebook: str | Path) -> Needs:
     return needs
 
 
-def needs_problems(ds: Dataset, needs: Iterable[Needs]) -> pd.DataFrame:
+def needs_problems(ds: Dataset | Path, needs: Iterable[Needs]) -> pd.DataFrame:
     """Problem rows (as :func:`evallib.schemas.validate_dataset` gives) for every need of
-    the given notebooks that the dataset does not meet; empty when all are met."""
+    the given notebooks that the dataset does not meet; empty when all are met.
+
+    Given a folder rather than a loaded dataset (one that does not load), only the
+    tables not supplied at all are found."""
+    if isinstance(ds, Path):
+        from types import SimpleNamespace
+
+        present = supplied_tables(ds)
+        ds = SimpleNamespace(folder=ds, present=present, files={}, tables={t: [None] for t in present})
+        needs = [Needs(n.notebook, n.tables) for n in needs]
     rows = []
     for need in needs:
         leave_out = (f"or leave the report {need.notebook} out of the run (choose the reports to run with "

@@ -342,6 +342,12 @@ def _find_file(folder: Path, table: str, listing: list[Path] | None = None
     return (found[0] if found else None), []
 
 
+def supplied_tables(folder: Path) -> set[str]:
+    """The tables a dataset folder holds a file for (named as :func:`load_dataset` finds them)."""
+    listing = _folder_files(folder) if folder.is_dir() else []
+    return {t for t in TABLES if _find_file(folder, t, listing)[0] is not None}
+
+
 def _near_misses(listing: list[Path], used: set[Path]) -> dict[str, list[Path]]:
     """Files that look meant as a table but are not read (``referral.csv``, ``police.xls``)."""
     out: dict[str, list[Path]] = {}

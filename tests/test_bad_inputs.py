@@ -531,3 +531,12 @@ def test_semicolons_inside_values_do_not_decide_the_delimiter(tmp_path):
     reason = {**MINIMAL["referrals"][0], "eligible": "no", "ineligible_reason": "a; b; c; d; e; f; g; h; i; j"}
     folder = write_tables(tmp_path / "d", {**FULL, "referrals": [reason]})
     assert load_dataset(folder).referrals["ineligible_reason"].iloc[0] == reason["ineligible_reason"]
+
+
+def test_validate_lists_a_missing_needed_table_with_the_contract_problems(tmp_path, capsys):
+    data = write_tables(tmp_path / "data", FULL)
+    cell("referrals", "district", "Narnia")(data)
+    (data / "police.csv").unlink()
+    code, output = _run(["validate", "--data", str(data)], capsys)
+    assert code == 2
+    assert "value 'Narnia'" in output and "needs the police table" in output

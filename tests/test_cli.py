@@ -105,7 +105,7 @@ def test_no_command_prints_help(capsys):
 def test_validate_lists_all_problems_in_one_table(tmp_path):
     assert EVALLIB.exists(), f"the evallib command is not installed in {EVALLIB.parent}"
     data = write_dataset(tmp_path / "bad", BAD_REFERRALS)
-    code, out, err = shell("validate", "--data", data, command=[EVALLIB])
+    code, out, err = shell("validate", "--data", data, "--notebook", "service_outputs", command=[EVALLIB])
     assert code == 2
     assert "Traceback" not in out + err
     assert "3 problems" in out
@@ -119,7 +119,8 @@ def test_validate_lists_all_problems_in_one_table(tmp_path):
 
 def test_validate_writes_the_problems_to_csv(tmp_path, capsys):
     data = write_dataset(tmp_path / "bad", BAD_REFERRALS)
-    assert cli.main(["validate", "--data", str(data), "--out", str(tmp_path / "p.csv")]) == 2
+    assert cli.main(["validate", "--data", str(data), "--out", str(tmp_path / "p.csv"),
+                     "--notebook", "service_outputs"]) == 2
     rows = (tmp_path / "p.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0] == "file,column,row,value,problem,fix" and len(rows) == 4
 
