@@ -618,6 +618,11 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
         print("Data it needs (checked by `evallib validate` and `evallib run` before it runs):")
         for line in needs:
             print(textwrap.indent(textwrap.fill(line, 86), "  "))
+    from evallib.runner import notebook_period_kinds, period_kinds_text
+
+    kinds = notebook_period_kinds(path)
+    if set(kinds) != {"year", "quarter", "range"}:
+        print(f"Periods it takes: {period_kinds_text(kinds)} only.")
     print(f"\nChange a setting: evallib run --notebook {path.stem} --set NAME=VALUE")
     return 0
 

@@ -599,10 +599,15 @@ _KIND_FORMS = {"year": "a financial year such as 2023-24", "quarter": "a financi
                "range": "a date range such as 2022-04-01..2022-11-30"}
 
 
+def period_kinds_text(kinds: Sequence[str]) -> str:
+    """The kinds of period, as written: "a financial quarter such as 2023-24Q3 (...)"."""
+    return " or ".join(_KIND_FORMS[k] for k in kinds)
+
+
 def _check_period_kind(notebook: Path, period: Period) -> None:
     kinds = notebook_period_kinds(notebook)
     if period.kind not in kinds:
-        raise PeriodError(f"{notebook.stem} takes only {' or '.join(_KIND_FORMS[k] for k in kinds)}; "
+        raise PeriodError(f"{notebook.stem} takes only {period_kinds_text(kinds)}; "
                           f"{period.label!r} is a {period.kind}. Choose its periods with --period.")
 
 

@@ -398,6 +398,8 @@ def test_the_quarterly_return_takes_a_financial_quarter_only(tmp_path, capsys):
         code = cli.main(["run", "--suite", str(suite), "--notebook", "quarterly_return", "--period", period])
         assert code == 2 and "financial quarter such as 2023-24Q3" in capsys.readouterr().err
     assert require_quarter("2022-23Q2").kind == "quarter"
+    assert cli.main(["notebooks", "quarterly_return"]) == 0
+    assert "Periods it takes: a financial quarter such as 2023-24Q3" in capsys.readouterr().out
     skipped: list[str] = []  # with other notebooks, the return is left out of the year, and says so
     jobs = plan(suite, notebooks=["quarterly_return", str(OK)], periods=["2021-22", "2022-23Q2"], skipped=skipped)
     assert [(j.period, j.name) for j in jobs] == [("2021-22", "ok_report"), ("2022-23Q2", "quarterly_return"),
