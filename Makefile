@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core (npm), injected into the reports by tests/test_report_pages.py; kept in the venv.
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 
-.PHONY: report report-pdf test lint browser clean help
+.PHONY: report report-pdf test lint browser axe clean help
 help:
 	@echo "make report   run the default suite (params/suite.yaml) on the demo data -> outputs/index.html"
 	@echo "make report-pdf  the same, with A4 PDFs and first-page pictures (installs Chromium if missing)"
@@ -28,6 +30,15 @@ browser:
 	  else echo "Install Debian's 'chromium' and 'poppler-utils' packages (PDFs and browser tests need them)"; exit 1; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; }
 
+# axe-core, the accessibility checker the report tests run in Chromium (npm, from Debian if missing).
+axe: $(AXE)
+$(AXE): $(STAMP)
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	  else echo "Install Debian's 'npm' package (the accessibility tests need axe-core from npm)"; exit 1; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --prefix $(VENV)/node --no-save --no-audit --no-fund --silent axe-core@4
+
 report: $(STAMP)
 	@$(MAKE) -s browser || echo "(Chromium could not be installed: reports are made as HTML only)"
 	$(BIN)/evallib run $(ARGS)
@@ -35,7 +46,7 @@ report: $(STAMP)
 report-pdf: $(STAMP) browser
 	$(BIN)/evallib run --format html,pdf $(ARGS)
 
-test: $(STAMP) browser
+test: $(STAMP) browser $(AXE)
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(STAMP)

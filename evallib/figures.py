@@ -13,7 +13,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["PALETTE", "GROUP_COLOURS", "house_style", "rate_intervals"]
+__all__ = ["PALETTE", "GROUP_COLOURS", "A4_WIDTH_IN", "house_style", "fit_title", "rate_intervals"]
+
+#: The text width of a portrait A4 page (210 mm less 2 x 13 mm margins), in inches. A
+#: figure this wide prints at its own size, so its 9-12 pt text is 9-12 pt on paper.
+A4_WIDTH_IN = 7.2
 
 #: Okabe-Ito colour-blind-safe palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -24,11 +28,27 @@ GROUP_COLOURS = {"completed": "#0072B2", "not_completed": "#D55E00", "ongoing": 
 def house_style() -> None:
     """Set matplotlib defaults for report figures (A4 width, large text, no chart junk)."""
     plt.rcParams.update({
-        "figure.figsize": (7.5, 3.6), "figure.dpi": 110, "savefig.dpi": 150,
+        "figure.figsize": (A4_WIDTH_IN, 3.6), "figure.dpi": 110, "savefig.dpi": 150,
         "font.size": 11, "axes.titlesize": 12, "axes.titleweight": "bold", "axes.titlelocation": "left",
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
         "axes.prop_cycle": matplotlib.cycler(color=PALETTE), "legend.frameon": False,
     })
+
+
+def fit_title(fig, ax, title: str, **kwargs) -> None:
+    """Set ``ax``'s title wrapped to the plot's width, so it never runs past the plot.
+
+    The figure is laid out first to learn the plot's width; the title is then wrapped at
+    a character count that fits it (bold type averages about 0.6 em a character).
+    """
+    import textwrap
+
+    fig.tight_layout()
+    size = kwargs.get("fontsize", plt.rcParams["axes.titlesize"])
+    size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    ax.set_title(textwrap.fill(title, max(20, int(width_pt / (0.62 * size)))), **kwargs)
+    fig.tight_layout()
 
 
 def rate_intervals(table: pd.DataFrame, *, title: str, xlabel: str = "Proven reoffending rate (%)"):
@@ -38,7 +58,7 @@ def rate_intervals(table: pd.DataFrame, *, title: str, xlabel: str = "Proven reo
     colours); rows with a suppressed (missing) rate are shown as "not shown".
     """
     house_style()
-    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.8 * len(table)))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.1 + 0.8 * len(table)))
     y = np.arange(len(table))[::-1]
     for yi, (_, r) in zip(y, table.iterrows(), strict=True):
         colour = GROUP_COLOURS.get(r.get("group"), PALETTE[0])
@@ -53,9 +73,8 @@ def rate_intervals(table: pd.DataFrame, *, title: str, xlabel: str = "Proven reo
     ax.set_xlim(0, 100)
     ax.set_ylim(-0.7, len(table) - 0.3)
     ax.set_xlabel(xlabel)
-    ax.set_title(title)
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
+    fit_title(fig, ax, title)
     return fig
 
 
@@ -77,7 +96,7 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
     branch = [s for s in stages if s.startswith(("Completers", "Non-completers"))]
     trunk = [s for s in stages if s not in branch]
     n_levels = len(trunk) + 1
-    fig, ax = plt.subplots(figsize=(8.3, 0.95 * n_levels + 0.3))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.05 * n_levels + 0.3))
     ax.set_xlim(0, 10)
     ax.set_ylim(-n_levels + 0.45, 0.55)
     ax.axis("off")
@@ -87,7 +106,7 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
 
     def kept_text(stage):
         rows = flow[(flow["Stage"] == stage) & (flow["Step"] == "")]
-        unit = "rows" if stage.startswith("Referrals") else "people"
+        unit = "records" if stage.startswith("Referrals") else "people"
         return f"{stage}\n{rows['People'].iloc[0] if len(rows) else ''} {unit}"
 
     def excluded(stage):
@@ -100,7 +119,7 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
         if i < len(trunk) - 1:
             ax.annotate("", xy=(x_mid, -i - 0.62), xytext=(x_mid, -i - 0.36), arrowprops=arrow)
         if text := excluded(stage):
-            ax.text(5.3, -i, text, ha="left", va="center", fontsize=8.5, bbox=side)
+            ax.text(5.3, -i, text, ha="left", va="center", fontsize=9, bbox=side)
             ax.annotate("", xy=(5.15, -i), xytext=(4.3, -i), arrowprops={**arrow, "color": "#D55E00"})
     y0 = -len(trunk)
     for x, name in ((1.6, "Completers analysed"), (6.4, "Non-completers analysed")):
@@ -108,6 +127,5 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
             continue
         ax.annotate("", xy=(x, y0 + 0.35), xytext=(x_mid, y0 + 0.65), arrowprops=arrow)
         ax.text(x, y0, kept_text(name), ha="center", va="center", fontsize=10, bbox=box)
-    ax.set_title(title)
-    fig.tight_layout()
+    fit_title(fig, ax, title)
     return fig

@@ -12,7 +12,8 @@ import io
 
 import pandas as pd
 
-__all__ = ["styled", "percent", "interval", "figure_html", "pp_interval", "safe_text", "publication_banner"]
+__all__ = ["styled", "percent", "interval", "figure_html", "pp_interval", "safe_text", "publication_banner",
+           "synthetic_notice"]
 
 TABLE_CSS = [
     {"selector": "", "props": "border-collapse: collapse; font-size: 0.95em; margin: 0.5em 0 1em 0;"},
@@ -74,15 +75,21 @@ class _WithFootnote:
 
 
 def figure_html(fig, alt: str) -> str:
-    """Embed a figure as a PNG ``<img>`` with alt text (nbconvert keeps it as is)."""
+    """Embed a figure as an SVG ``<img>`` with alt text (nbconvert keeps it as is).
+
+    SVG stays sharp on paper and when zoomed, and its words stay text (searchable, and
+    copied from the PDF), in the reader's own sans-serif if DejaVu Sans is missing. The
+    ``<figure>`` scrolls sideways on a phone rather than shrinking the words (report.css).
+    """
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "evallib"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode()
-    return (f'<figure style="margin:0.5em 0"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
-            f'style="max-width:100%"/></figure>')
+    return (f'<figure class="evl-figure" tabindex="0"><img src="data:image/svg+xml;base64,{data}" '
+            f'alt="{html.escape(alt)}"/></figure>')
 
 
 def safe_text(text: str, threshold: int) -> str:
@@ -90,15 +97,25 @@ def safe_text(text: str, threshold: int) -> str:
 
     Model diagnostics ("Only 13 people in the smaller outcome group") can give back a
     count the tables suppress (13 minus the completers' published 9 is the hidden 4),
-    so when suppression is on every number of people or events becomes words.
+    so when suppression is on every number of people or events becomes words. A number
+    that is a rule, not a count ("fewer than 10 events per term", "at least 10 people
+    in each group"), is no one's count and stays as it is.
     """
     import re
 
     if threshold < 2:
         return text
     units = r"(?:treated |comparison |control )?(?:people|persons?|events?|completers|non-completers)"
-    text = re.sub(rf"\b[Oo]nly (\d+) ({units})", lambda m: f"Few {m.group(2)}", text)
-    text = re.sub(rf"\b(\d+) ({units})", lambda m: f"some {m.group(2)}", text)
+    rule_before = re.compile(r"(?:(?:fewer|less|more|greater) than|at (?:least|most)|under|over|below|above|"
+                             r"minimum of|maximum of)\s*$", re.I)
+
+    def count(m: re.Match, words: str) -> str:
+        if rule_before.search(text[:m.start(1)]) or re.match(r"\s+per\b", text[m.end():]):
+            return m.group(0)
+        return words
+
+    text = re.sub(rf"\b[Oo]nly (\d+) ({units})", lambda m: count(m, f"Few {m.group(2)}"), text)
+    text = re.sub(rf"\b(\d+) ({units})", lambda m: count(m, f"some {m.group(2)}"), text)
     return text[:1].upper() + text[1:]
 
 
@@ -112,3 +129,13 @@ NOT_FOR_PUBLICATION_HTML = (
 def publication_banner(rule) -> str:
     """The "not for publication" banner (fixed, so it prints on every page) when suppression is off."""
     return "" if rule.active else NOT_FOR_PUBLICATION_HTML
+
+
+def synthetic_notice(synthetic) -> str:
+    """A notice for the top of a report made from synthetic data (``dataset.yaml``'s
+    ``synthetic`` block is set), so no reader takes the figures for real people's."""
+    if not synthetic:
+        return ""
+    return ('<p class="evl-synthetic" role="note"><strong>Synthetic data.</strong> Every figure in this report '
+            "comes from made-up records, generated to demonstrate the methods. They describe no real "
+            "people and no real service.</p>")

@@ -79,6 +79,7 @@ from evallib.params import (
     load_suite,
     parse_period,
 )
+from evallib.report_page import finish_report
 
 __all__ = [
     "Job", "JobResult", "RunReport", "plan", "execute", "write_index",
@@ -1162,6 +1163,7 @@ def render_html(notebook: str | Path, html_path: str | Path | None = None) -> Pa
     resources = {"metadata": {"name": title, "path": str(notebook.parent)},
                  "evallib": {"version": __version__, "css_title": _css_string(title)}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body = finish_report(body)  # contents list; tables in labelled scroll regions
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body, encoding="utf-8")
     return target

@@ -73,7 +73,7 @@ def test_report_is_code_free_with_embedded_figures(run):
     assert "evaluation.evaluate" not in html and "import " not in html
     assert "jp-InputArea jp-Cell-inputArea" not in html and "In&nbsp;[" not in html
     assert "highlight-ipynb" not in html and "load_for_notebook" not in html
-    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', html)) >= 3
+    assert len(re.findall(r'<img [^>]*src="data:image/svg\+xml;base64,', html)) >= 3  # SVG: sharp on paper
     assert len(re.findall(r'<img [^>]*alt="[^"]{20,}"', html)) >= 3
     assert "Record flow" in html and "Wilson" in html
 

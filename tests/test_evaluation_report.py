@@ -62,7 +62,7 @@ def test_large_effect_is_called_significant(large_effect):
     assert len(table) == 3 and "Propensity" in table["Estimate"].iloc[2]
     assert "conclusion" in adjusted.conclusion_sentence(ev.comparisons["any"], adj)
     bal = adjusted.balance_display(ev, adj)
-    assert {"Covariate", "|SMD| before", "|SMD| after weighting"} <= set(bal.columns)
+    assert {"Characteristic", "|SMD| before", "|SMD| after weighting"} <= set(bal.columns)
     assert adjusted.overlap_figure(ev, adj) is not None
     tte = time_to_event.time_to_event(ev, "any")
     assert tte.logrank is not None and tte.cox is not None and tte.enough_events
@@ -119,6 +119,29 @@ def test_messages_never_carry_counts():
     assert safe_text("Only 13 people in the smaller outcome group", 5) == "Few people in the smaller outcome group"
     assert "6" not in safe_text("6 treated people have scores outside the range", 5)
     assert safe_text("Only 13 people", 0) == "Only 13 people"   # suppression off: left as it is
+
+
+def test_rules_are_not_counts():
+    """A threshold in a message is nobody's count: "fewer than 10 events per term" stays whole."""
+    msg = "Only 13 events for 8 term(s): fewer than 10 events per term, so estimates may be unstable."
+    assert safe_text(msg, 5) == "Few events for 8 term(s): fewer than 10 events per term, so estimates may be unstable."
+    assert safe_text("Models need at least 10 people in each group", 5) == "Models need at least 10 people in each group"
+    assert safe_text("There are 12 people, fewer than 20 events", 5) == "There are some people, fewer than 20 events"
+
+
+def test_model_messages_in_plain_words():
+    from evallib.reports.evaluation.words import note_text
+
+    text = note_text("After adjustment some covariates remain imbalanced (|SMD| >= 0.1): risk_level[high], "
+                     "prior_da_incidents, age. The adjusted comparison may still be biased by them.", 5)
+    assert "risk level: high; police domestic-abuse incidents before referral; age." in text
+    text = note_text("Only 13 events for 8 term(s): fewer than 10 events per term (Peduzzi et al. 1995).", 5)
+    assert text == ("Few proven reoffences for 8 characteristics allowed for (each category counts as one): "
+                    "fewer than 10 per characteristic (Peduzzi et al. 1995).")
+    text = note_text("6 treated people have propensity scores outside the range of the comparison group.", 5)
+    assert text == "Some completers have estimated chances of completing outside the range of the non-completers."
+    for jargon in ("_", "[", "term", "treated", "comparison group", "covariate"):
+        assert jargon not in text
 
 
 def test_not_for_publication_banner_when_suppression_off(demo):

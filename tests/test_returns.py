@@ -348,7 +348,7 @@ def test_headline_and_html(ds):
     page = return_html(qr, full_page=True)
     assert page.startswith("<!DOCTYPE html>")
     for s in qr.sections:
-        assert "<h3>" + html.escape(s.title) + "</h3>" in page
+        assert "<h2>" + html.escape(s.title) + "</h2>" in page
     assert "<td class=\"num\">86%</td><td class=\"num\">7</td>" in page
     assert "<td class=\"num\">22.0</td><td class=\"num\">5</td>" in page
     assert "Friday 29 September 2023" in page

@@ -27,6 +27,7 @@ Rules every section follows (``docs/partner-outcomes.md``):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -410,6 +411,8 @@ class PartnerReport:
     derived: dict[str, tuple[str, ...]]
     relations: tuple[tuple[str, tuple[str, ...]], ...]
     disclosure: dict = field(default_factory=dict)
+    #: The dataset is synthetic (its dataset.yaml has a ``synthetic`` block): the report says so.
+    synthetic: bool = False
 
     # -- access to published cells ----------------------------------------------------------
     def shown(self, key: str) -> bool:
@@ -500,8 +503,9 @@ def build(ds: Dataset, period: Period | str, rule: DisclosureRule) -> PartnerRep
         Usually ``evallib.reports.evaluation.disclosure_rule(ds, suppress_below)``.
     """
     period = parse_period(period)
-    return from_partners(partner_frame(ds, period), rule, period, area_name=ds.area.display_name,
-                         extract_date=ds.meta.extract_date, partners_supplied="partners" in ds.present)
+    report = from_partners(partner_frame(ds, period), rule, period, area_name=ds.area.display_name,
+                           extract_date=ds.meta.extract_date, partners_supplied="partners" in ds.present)
+    return dataclasses.replace(report, synthetic=bool(ds.meta.synthetic))
 
 
 def from_partners(p: pd.DataFrame, rule: DisclosureRule, period: Period | str, *, area_name: str = "",
@@ -572,7 +576,7 @@ def heading(r: PartnerReport) -> str:
     """
     import html
 
-    from evallib.present import publication_banner
+    from evallib.present import publication_banner, synthetic_notice
 
     title = f"{r.area_name or 'Partner Support Service'}: Partner Support Service outcomes, {r.period.title}"
     extract = f"Data extracted {_day(r.extract_date)}. " if r.extract_date else ""
@@ -582,7 +586,8 @@ def heading(r: PartnerReport) -> str:
     intro = ("Partners and ex-partners of people referred to the perpetrator programme who were first offered "
              f"support between {_day(r.period.start)} and {_day(r.period.end)}. {extract}{suppression} "
              "Every percentage is given with the number it is a percentage of and a 95% interval (Wilson).")
-    out = f"{publication_banner(r.rule)}<h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>"
+    out = (f"{publication_banner(r.rule)}<h1>{html.escape(title)}</h1>{synthetic_notice(r.synthetic)}"
+           f"<p>{html.escape(intro)}</p>")
     if not r.partners_supplied:
         out += "<p><strong>No partners table was supplied with this dataset, so there is nothing to report.</strong></p>"
     return out
@@ -1027,7 +1032,7 @@ def _title(fig, title: str) -> None:
     """The finding as a bold title, left-aligned over the whole figure and wrapped to fit A4."""
     for ax in fig.axes:
         ax.set_title("")
-    text = textwrap.fill(title, 72)
+    text = textwrap.fill(title, 68)
     fig.suptitle(text, x=0.01, ha="left", fontsize=12, fontweight="bold")
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
@@ -1056,7 +1061,7 @@ def dash_figure(r: PartnerReport) -> FigureWithAlt:
     """
     import matplotlib.pyplot as plt
 
-    from evallib.figures import house_style
+    from evallib.figures import A4_WIDTH_IN, house_style
 
     house_style()
     segs = [*DASH_BANDS, "missing"]
@@ -1064,7 +1069,7 @@ def dash_figure(r: PartnerReport) -> FigureWithAlt:
     n = r.count("offered")
     first = {b: r.count(f"dash.{b}.all") for b in segs}
     last = {b: r.count(f"dash.all.{b}") for b in segs}
-    fig, ax = plt.subplots(figsize=(7.5, 3.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 3.0), layout="constrained")
     if n and None not in first.values() and None not in last.values():
         for y, counts in ((1, first), (0, last)):
             _stacked(ax, y, [(b, counts[b] / n, colours[b]) for b in segs])
@@ -1103,10 +1108,10 @@ def domain_figure(r: PartnerReport) -> FigureWithAlt:
     """Improved / no change / deteriorated in each outcome domain, of partners assessed."""
     import matplotlib.pyplot as plt
 
-    from evallib.figures import house_style
+    from evallib.figures import A4_WIDTH_IN, house_style
 
     house_style()
-    fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 3.6), layout="constrained")
     labels, alts, improved, worse = [], [], [], []
     for i, (col, label) in enumerate(DOMAINS.items()):
         k = f"dom.{col.removeprefix('outcome_')}"

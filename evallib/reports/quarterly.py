@@ -46,6 +46,7 @@ import pandas as pd
 from evallib.disclosure import DisclosureRule
 from evallib.outputs import NOT_FOR_PUBLICATION, spreadsheet_safe
 from evallib.params import AreaParams, Period, PeriodError, parse_period
+from evallib.present import synthetic_notice
 from evallib.reports.gate import Gate
 from evallib.schemas import TABLES, Dataset
 
@@ -308,6 +309,8 @@ class QuarterlyReturn:
     warnings: tuple[str, ...] = ()
     fingerprint: str = ""
     disclosure: dict = field(default_factory=dict, compare=False)
+    #: The dataset is synthetic (its dataset.yaml has a ``synthetic`` block): the return says so.
+    synthetic: bool = False
 
     # -- access
     def rows(self) -> Iterator[tuple[ReturnSection, ReturnRow]]:
@@ -897,7 +900,8 @@ def quarterly_return(dataset: Dataset, quarter: str | Period, *,
                         "the quarter: the return is incomplete.")
     return QuarterlyReturn(area=area.name, area_name=area.display_name, period=period, last_working_day=lwd,
                            extract_date=dataset.meta.extract_date, rule=rule, sections=built,
-                           warnings=tuple(warnings), fingerprint=dataset.fingerprint, disclosure=record)
+                           warnings=tuple(warnings), fingerprint=dataset.fingerprint, disclosure=record,
+                           synthetic=bool(dataset.meta.synthetic))
 
 
 def _publish(sections: list[_SectionSpec], equations: Sequence[tuple[str, list[str]]],
@@ -1177,9 +1181,12 @@ def write_return_xlsx(qr: QuarterlyReturn, path: str | Path) -> Path:
 # --------------------------------------------------------------------------- HTML
 _CSS = """
 .evallib-return { font-family: "Segoe UI", "Helvetica Neue", Arial, sans-serif; color: #1b1b1b; }
-.evallib-return h2 { color: #0b3c5d; margin: 0 0 0.3em; }
-.evallib-return h3 { background: #0b3c5d; color: #fff; padding: 0.3em 0.6em; margin: 1.4em 0 0.3em;
+.evallib-return h1 { color: #0b3c5d; margin: 0 0 0.3em; }
+.evallib-return h2 { background: #0b3c5d; color: #fff; padding: 0.3em 0.6em; margin: 1.4em 0 0.3em;
   font-size: 1.05em; }
+.evallib-return caption { text-align: left; font-weight: bold; padding: 2px 0; }
+.evallib-return .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
 .evallib-return table { border-collapse: collapse; font-size: 0.9em; width: 100%; margin: 0.2em 0 0.6em; }
 .evallib-return th { background: #d9e2ec; text-align: left !important; padding: 4px 8px; }
 .evallib-return td { padding: 4px 8px; border-bottom: 1px solid #e3e7eb; vertical-align: top;
@@ -1217,8 +1224,8 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
 
     e = html.escape
     parts = [f"{publication_banner(qr.rule)}<section class=\"evallib-return\"><style>{_CSS}</style>",
-             f"<h2>{e(qr.title)}</h2>",
-             "<table class=\"facts\">"]
+             f"<h1>{e(qr.title)}</h1>", synthetic_notice(qr.synthetic),
+             "<table class=\"facts\"><caption>About this return</caption>"]
     facts = [("Area", qr.area_name), ("Quarter", qr.period_label),
              ("Period", f"{_long_date(qr.period.start)} to {_long_date(qr.period.end)}"),
              ("Last working day", f"{qr.last_working_day:%A} {_long_date(qr.last_working_day)}"),
@@ -1229,19 +1236,20 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
     parts.append("</table>")
     parts += [f"<p class=\"warning\">Warning: {e(w)}</p>" for w in qr.warnings]
     for sec in qr.sections:
-        parts.append(f"<h3>{e(sec.title)}</h3>")
+        parts.append(f"<h2>{e(sec.title)}</h2>")
+        caption = f"<caption class=\"visually-hidden\">{e(sec.title)}</caption>"
         if sec.note:
             parts.append(f"<p class=\"note\">{e(sec.note)}</p>")
         if sec.is_grid:
             heads = "".join(f"<th class=\"num\">{e(h)}</th>" for _, h in sec.columns)
-            parts.append(f"<table class=\"form\"><thead><tr><th>No.</th><th>Outcome</th>{heads}<th>Definition</th></tr></thead><tbody>")
+            parts.append(f"<table class=\"form\">{caption}<thead><tr><th>No.</th><th>Outcome</th>{heads}<th>Definition</th></tr></thead><tbody>")
             for _, code, label, definition, cells in sec.lines():
                 cls = " class=\"total\"" if any(c.total for c in cells.values()) else ""
                 vals = "".join(f"<td class=\"num\">{e(cells[k].text)}</td>" for k, _ in sec.columns)
                 parts.append(f"<tr{cls}><td>{e(code)}</td><td>{e(label)}</td>{vals}"
                              f"<td class=\"def\">{e(definition)}</td></tr>")
         else:
-            parts.append("<table class=\"form\"><thead><tr><th>No.</th><th>Item</th><th class=\"num\">Value</th>"
+            parts.append(f"<table class=\"form\">{caption}<thead><tr><th>No.</th><th>Item</th><th class=\"num\">Value</th>"
                          "<th class=\"num\">Base (n)</th><th>Definition</th></tr></thead><tbody>")
             for row in sec.rows:
                 cls = " class=\"total\"" if row.total else ""

@@ -63,7 +63,7 @@ def definitions_markdown(area: AreaParams) -> str:
     """The report's closing definitions, naming this area's groups (if it has any)."""
     text = ("## Definitions\n\nReferrals are counted by the date received; completion by the date an episode "
             "ended (ongoing episodes are not counted as ended); repeat incidents, children and partner measures "
-            "as defined in `docs/service-outcomes.md`.")
+            "as defined in the service outcomes guide that comes with evallib.")
     groups = list(_groups(area))
     if groups:
         text += (f" Group rows ({_names(groups)}) are totals of their districts, computed from the records.")
@@ -224,7 +224,10 @@ def _layout(name: str, ctx: dict, pub: Publication, area: AreaParams, rule: Disc
     if name == "referrals_by_source":
         sources, s = ctx["sources"], pub.table(name)
         disp = s.display().reset_index(names="District")
-        disp.columns = ["District", *[c.replace("_", " ").capitalize() for c in sources], "Total"]
+        from evallib.reports.quarterly import SOURCE_LABELS  # the reader's names, as on the return
+
+        disp.columns = ["District", *[SOURCE_LABELS.get(c, c.replace("_", " ").capitalize()) for c in sources],
+                        "Total"]
         tidy = s.values[sources].reset_index(names="district").melt(id_vars="district", var_name="source",
                                                                    value_name="referrals")
         return PublishedTable(name, title, tidy, disp, s.footnote)
@@ -293,13 +296,13 @@ def cover_html(ds: Dataset, period: Period, rule: DisclosureRule) -> str:
     """Title block of the service outputs report, with the not-for-publication banner when needed."""
     import html
 
-    from evallib.present import publication_banner
+    from evallib.present import publication_banner, synthetic_notice
 
     banner = publication_banner(rule)
-    synthetic = " Synthetic demonstration data: not real people." if ds.meta.synthetic else ""
     return (f"{banner}<h1>{html.escape(ds.area.display_name)}: service outputs, {html.escape(period.title)}</h1>"
+            f"{synthetic_notice(ds.meta.synthetic)}"
             f"<p>Data extracted {ds.meta.extract_date:%d %B %Y}; dataset fingerprint "
-            f"<code>{ds.fingerprint[:12]}</code>.{synthetic} "
+            f"<code>{ds.fingerprint[:12]}</code>. "
             f"{html.escape(rule.footnote()) if rule.active else ''}</p>")
 
 

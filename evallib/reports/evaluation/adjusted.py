@@ -25,7 +25,7 @@ import pandas as pd
 
 from evallib import stats
 from evallib.cohorts import COMPLETED
-from evallib.figures import GROUP_COLOURS, house_style
+from evallib.figures import A4_WIDTH_IN, GROUP_COLOURS, fit_title, house_style
 from evallib.reports.evaluation.core import Evaluation
 
 __all__ = ["ADJUSTMENT_COVARIATES", "Adjusted", "adjusted_estimates", "unpublished_estimates", "balance_display", "overlap_figure",
@@ -180,7 +180,7 @@ def _fit_with_fallback(fit, data, covs, name, messages):
 
 
 def adjusted_table(ev: Evaluation, unadjusted, adj: Adjusted) -> pd.DataFrame:
-    """One row per estimate: unadjusted difference, logistic odds ratio, ATT difference."""
+    """One row per estimate: unadjusted difference, logistic odds ratio, weighted difference for completers."""
     from evallib.present import pp_interval
 
     rows = []
@@ -195,14 +195,14 @@ def adjusted_table(ev: Evaluation, unadjusted, adj: Adjusted) -> pd.DataFrame:
                      "Value": f"{r['odds_ratio']:.2f}",
                      "95% interval": f"{r['odds_ratio_ci_low']:.2f} to {r['odds_ratio_ci_high']:.2f}",
                      "p-value": f"{r['p_value']:.3f}",
-                     "What it estimates": "conditional odds ratio, given the covariates"})
+                     "What it estimates": "odds ratio among people alike on the recorded characteristics"})
     if adj.propensity is not None:
         p = adj.propensity
-        rows.append({"Estimate": "Propensity weighting: difference for completers (ATT)",
+        rows.append({"Estimate": "Propensity weighting: difference for completers",
                      "Value": f"{100 * p.difference:+.0f} percentage points",
                      "95% interval": pp_interval(*p.difference_ci),
                      "p-value": f"{p.p_value:.3f}",
-                     "What it estimates": "average effect on completers, if the covariates capture selection"})
+                     "What it estimates": "average effect on completers, if the recorded characteristics explain who completes"})
     return pd.DataFrame(rows)
 
 
@@ -273,7 +273,7 @@ def balance_display(ev: Evaluation, adj: Adjusted) -> pd.DataFrame | None:
                     if 0 < k < rule.threshold or 0 < n - k < rule.threshold:
                         hide = True
         fmt = (lambda v: rule.symbol) if hide else (lambda v: f"{abs(v):.2f}")
-        rows.append({"Covariate": label, "|SMD| before": fmt(r["smd_before"]), "|SMD| after weighting": fmt(r["smd_after"]),
+        rows.append({"Characteristic": label, "|SMD| before": fmt(r["smd_before"]), "|SMD| after weighting": fmt(r["smd_after"]),
                      "Balanced (< 0.1)": "yes" if r["balanced"] else "no"})
     return pd.DataFrame(rows)
 
@@ -296,7 +296,7 @@ def overlap_figure(ev: Evaluation, adj: Adjusted):
     scores = np.asarray(model.scores, dtype=float)
     t = data["completed"].to_numpy().astype(bool)
     house_style()
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 3.2))
     grid = np.linspace(0, 1, 201)
     for mask, name, label in ((t, "completed", "Completers"), (~t, "not_completed", "Non-completers")):
         x = scores[mask]
@@ -306,10 +306,9 @@ def overlap_figure(ev: Evaluation, adj: Adjusted):
             ax.plot(grid, dens, color=GROUP_COLOURS[name], lw=1.5)
     ov = adj.propensity.overlap
     verdict = "the groups overlap" if ov is None or ov.common_support else "some completers have no comparable non-completer"
-    ax.set_title(f"Propensity scores: {verdict}")
-    ax.set_xlabel("Estimated probability of completing, given the covariates")
-    ax.set_ylabel("Density")
+    ax.set_xlabel("Estimated probability of completing, given the recorded characteristics")
+    ax.set_ylabel("How many people")
     ax.set_yticks([])
     ax.legend()
-    fig.tight_layout()
+    fit_title(fig, ax, f"Estimated chance of completing: {verdict}")
     return fig

@@ -285,12 +285,23 @@ def published_flow(ev: Evaluation) -> pd.DataFrame:
     out.index = [f"r{i}" for i in range(len(out))]
     out["n"] = [pub.text(k) for k in keys]
     out["step"] = out["step"].map({"kept": "", "excluded": "set aside"})
+    out = _flow_in_words(out, ev)
     return out.rename(columns={"stage": "Stage", "step": "Step", "n": "People", "reason": "Reason"})
 
 
 def _flow_keys(ev: Evaluation) -> list[str]:
     """The gate key of each row of the record flow (as :func:`register` names them)."""
     return _flow_keys_of(ev.publication().gate, ev)
+
+
+def _flow_in_words(flow: pd.DataFrame, ev: Evaluation) -> pd.DataFrame:
+    """The flow's stage names and reasons in the reader's words: no column names, no period codes."""
+    flow = flow.copy()
+    flow["stage"] = flow["stage"].map(
+        lambda s: f"Programme starters, {ev.period.title}" if str(s).startswith("Starters in ") else s)
+    flow["reason"] = flow["reason"].replace({"rows in referrals": "referral records",
+                                             "distinct person_id": "different people"})
+    return flow
 
 
 def wording(ev: Evaluation, variant: str = "any"):
@@ -349,14 +360,16 @@ def cover_html(ev: Evaluation) -> str:
     import html as _html
 
     ds, s = ev.dataset, ev.settings
-    from evallib.present import publication_banner
+    from evallib.present import publication_banner, synthetic_notice
 
     banner = publication_banner(ev.rule)
     rows = [
         ("Area", ds.area.display_name), ("Period (programme starts)", ev.period.title),
         ("Case data extracted", f"{ds.meta.extract_date:%d %B %Y}"),
         ("Police data extracted", f"{ds.police_extract_date:%d %B %Y}" if "police" in ds.present else "not supplied"),
-        ("Dataset fingerprint (SHA-256 of the input files)", ds.fingerprint),
+        # In groups of 16, so the 64 characters wrap between groups, never inside one.
+        ("Dataset fingerprint (SHA-256 of the input files)",
+         " ".join(ds.fingerprint[i:i + 16] for i in range(0, len(ds.fingerprint), 16))),
         ("evallib version", evallib.__version__), ("Report run on", f"{date.today():%d %B %Y}"),
         ("Proven reoffending window", f"{s.window_months} months from the {s.index_date} date"),
         ("Waiting period", f"{s.waiting_months} months"),
@@ -365,10 +378,11 @@ def cover_html(ev: Evaluation) -> str:
     if ds.meta.synthetic:
         rows.append(("Data", "SYNTHETIC demonstration data: not real people"))
     body = "".join(f"<tr><th style='text-align:left;padding:2px 12px 2px 0'>{_html.escape(k)}</th>"
-                   f"<td style='padding:2px 0;word-break:break-all'>{_html.escape(str(v))}</td></tr>" for k, v in rows)
+                   f"<td style='padding:2px 0'>{_html.escape(str(v))}</td></tr>" for k, v in rows)
     return (f"{banner}<h1>{_html.escape(ds.area.display_name)}: completers versus non-completers</h1>"
+            f"{synthetic_notice(ds.meta.synthetic)}"
             f"<p style='font-size:1.15em'>Proven reoffending evaluation, programme starts {_html.escape(ev.period.title)}</p>"
-            f"<table style='font-size:0.9em;border-collapse:collapse'>{body}</table>")
+            f"<table style='font-size:0.9em;border-collapse:collapse'><caption>About this report</caption>{body}</table>")
 
 
 #: Characteristics whose missing share the limitations paragraph gives: (column, words).
@@ -435,9 +449,11 @@ def methods_markdown(ev: Evaluation) -> str:
         "are in neither group.",
         "**Methods.** Rates have Wilson 95% intervals; the difference between two rates has Newcombe's hybrid score "
         "interval (Newcombe 1998, method 10); the test is Fisher's exact test when any expected count is under 5, "
-        "otherwise a chi-square test. Adjusted estimates: logistic regression and propensity-score (ATT) weighting "
-        "with a sandwich interval. Time to event: Kaplan-Meier with log-transformed Greenwood intervals, log-rank "
-        "test, Cox model (Efron ties). Several outcomes: Holm-adjusted p-values. Sources in `docs/methods.md`.",
+        "otherwise a chi-square test. Adjusted estimates: logistic regression, and propensity-score weighting that "
+        "estimates the average effect on the people who completed, with a sandwich interval. Time to event: "
+        "Kaplan-Meier with log-transformed Greenwood intervals, log-rank test, Cox model (Efron ties). Several "
+        "outcomes: Holm-adjusted p-values. Each method's source is listed in the methods guide that comes with "
+        "evallib; the terms are explained in section 9.",
         "**Wording** follows the Justice Data Lab: a difference is called statistically significant only when p is "
         "at most 0.05 and each group has at least 10 people with and without the outcome (30 events for time "
         "measures); otherwise the result is inconclusive, which is not evidence of no effect.",

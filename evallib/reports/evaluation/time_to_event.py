@@ -22,7 +22,7 @@ import pandas as pd
 from evallib import stats
 from evallib.cohorts import COMPLETED, GROUP_LABELS, NOT_COMPLETED
 from evallib.disclosure import suppress
-from evallib.figures import GROUP_COLOURS, house_style
+from evallib.figures import A4_WIDTH_IN, GROUP_COLOURS, fit_title, house_style
 from evallib.reports.evaluation.adjusted import ADJUSTMENT_COVARIATES, _ordinal
 from evallib.reports.evaluation.core import Evaluation
 
@@ -191,7 +191,8 @@ def km_figure(tte: TimeToEvent, *, title: str, rule=None):
     import matplotlib.pyplot as plt
 
     house_style()
-    fig, (ax, ax_risk) = plt.subplots(2, 1, figsize=(7.5, 4.6), gridspec_kw={"height_ratios": [4, 1]}, sharex=True)
+    fig, (ax, ax_risk) = plt.subplots(2, 1, figsize=(A4_WIDTH_IN, 4.8), gridspec_kw={"height_ratios": [4, 1.1]},
+                                      sharex=True)
     for g, sub in tte.monthly.groupby("group", sort=False):
         sub = sub.dropna(subset=["survival"])
         if sub.empty:
@@ -203,7 +204,6 @@ def km_figure(tte: TimeToEvent, *, title: str, rule=None):
                         step="post", color=colour, alpha=0.18)
     ax.set_ylim(0, 102)
     ax.set_ylabel("Without a proven\nreoffence (%)")
-    ax.set_title(title)
     ax.legend(loc="lower left")
     risk = at_risk_table(tte, 3, rule)
     ax_risk.axis("off")
@@ -211,16 +211,16 @@ def km_figure(tte: TimeToEvent, *, title: str, rule=None):
         months = [int(c.split()[0]) for c in risk.columns[1:]]
         for i, (_, r) in enumerate(risk.iterrows()):
             y = 0.6 - 0.4 * i
-            ax_risk.text(-0.02, y, r["Still followed"], ha="right", va="center", fontsize=9,
+            ax_risk.text(-0.02, y, r["Still followed"], ha="right", va="center", fontsize=9.5,
                          transform=ax_risk.transAxes)
             for mth, col in zip(months, risk.columns[1:], strict=True):
-                ax_risk.text(mth, y, str(r[col]), ha="center", va="center", fontsize=9)
-        ax_risk.set_title("Numbers still followed", fontsize=9, loc="left", fontweight="normal")
+                ax_risk.text(mth, y, str(r[col]), ha="center", va="center", fontsize=9.5)
+        ax_risk.set_title("Numbers still followed", fontsize=9.5, loc="left", fontweight="normal")
     ax.set_xticks(range(0, int(tte.monthly["month"].max()) + 1, 3))
     ax.tick_params(labelbottom=True)
     ax.set_xlabel("Months since the index date")
     ax_risk.set_ylim(0, 1)
-    fig.tight_layout()
+    fit_title(fig, ax, title)  # wrapped to the plot's width
     return fig
 
 
