@@ -85,7 +85,8 @@ def figure_html(fig, alt: str) -> str:
 
     buf = io.BytesIO()
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "evallib"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        # transparent: on a phone the figure scrolls, and the scroll shadows must show through
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None}, transparent=True)
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode()
     return (f'<figure class="evl-figure" tabindex="0"><img src="data:image/svg+xml;base64,{data}" '

@@ -25,6 +25,7 @@ _TABLE = re.compile(r"<table\b.*?</table>", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")
 _ROW = re.compile(r"<tr\b.*?</tr>", re.S | re.I)
 _CELL = re.compile(r"<t([hd])\b([^>]*)>(.*?)</t[hd]>", re.S | re.I)
+_HEADING = re.compile(r"<(h[1-4])\b[^>]*>(.*?)</\1>", re.S | re.I)
 _CAPTION = re.compile(r"<caption\b[^>]*>(.*?)</caption>", re.S | re.I)
 
 #: A4 portrait text width (210 mm less 2 x 13 mm margins) in ems of the 8 pt table type.
@@ -70,7 +71,7 @@ def add_contents(page: str, *, minimum: int = 2) -> str:
     out.append(page[last:])
     nav = ('<nav class="evl-contents" aria-labelledby="evl-contents-title">'
            '<p class="evl-contents-title" id="evl-contents-title">Contents</p>'
-           f'<ol>{"".join(items)}</ol></nav>\n')
+           f'<ul>{"".join(items)}</ul></nav>\n')
     first = heads[0].start()
     body = "".join(out)
     return body[:first] + nav + body[first:]
@@ -99,13 +100,15 @@ def min_table_width_em(table: str) -> float:
 def wrap_tables(page: str) -> str:
     """Put each table in a labelled, focusable scroll container; mark ones too wide for portrait A4."""
     count = 0
+    headings = [(h.start(), _text(h.group(2))) for h in _HEADING.finditer(page)]
 
     def wrap(m: re.Match) -> str:
         nonlocal count
         count += 1
         table = m.group(0)
         cap = _CAPTION.search(table)
-        label = _text(cap.group(1)) if cap else ""
+        # Named by its caption, else by the heading it comes under.
+        label = _text(cap.group(1)) if cap else next((t for at, t in reversed(headings) if at < m.start()), "")
         label = f"Table: {label}" if label else f"Table {count}"
         wide = " evl-wide" if min_table_width_em(table) > 0.95 * PORTRAIT_EM else ""
         return (f'<div class="evl-scroll{wide}" tabindex="0" role="group" aria-label="{html.escape(label)}">'

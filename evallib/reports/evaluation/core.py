@@ -378,7 +378,7 @@ def cover_html(ev: Evaluation) -> str:
     if ds.meta.synthetic:
         rows.append(("Data", "SYNTHETIC demonstration data: not real people"))
     body = "".join(f"<tr><th style='text-align:left;padding:2px 12px 2px 0'>{_html.escape(k)}</th>"
-                   f"<td style='padding:2px 0'>{_html.escape(str(v))}</td></tr>" for k, v in rows)
+                   f"<td style='padding:2px 0;text-align:left'>{_html.escape(str(v))}</td></tr>" for k, v in rows)
     return (f"{banner}<h1>{_html.escape(ds.area.display_name)}: completers versus non-completers</h1>"
             f"{synthetic_notice(ds.meta.synthetic)}"
             f"<p style='font-size:1.15em'>Proven reoffending evaluation, programme starts {_html.escape(ev.period.title)}</p>"
