@@ -47,7 +47,7 @@ def fit_title(fig, ax, title: str, **kwargs) -> None:
     size = kwargs.get("fontsize", plt.rcParams["axes.titlesize"])
     size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
     width_pt = ax.get_position().width * fig.get_figwidth() * 72
-    ax.set_title(textwrap.fill(title, max(20, int(width_pt / (0.62 * size)))), **kwargs)
+    ax.set_title(textwrap.fill(title, max(20, int(width_pt / (0.62 * size))), break_on_hyphens=False), **kwargs)
     fig.tight_layout()
 
 
@@ -91,15 +91,12 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
     the middle with people set aside listed to the right; the completers and
     non-completers analysed then branch side by side.
     """
+    import textwrap
+
     house_style()
     stages = list(dict.fromkeys(flow["Stage"]))
     branch = [s for s in stages if s.startswith(("Completers", "Non-completers"))]
     trunk = [s for s in stages if s not in branch]
-    n_levels = len(trunk) + 1
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.05 * n_levels + 0.3))
-    ax.set_xlim(0, 10)
-    ax.set_ylim(-n_levels + 0.45, 0.55)
-    ax.axis("off")
     box = {"boxstyle": "round,pad=0.4", "fc": "#eaf2fa", "ec": "#0072B2", "lw": 1.2}
     side = {"boxstyle": "round,pad=0.4", "fc": "#fdf1e6", "ec": "#D55E00", "lw": 1.0}
     arrow = {"arrowstyle": "->", "color": "#555555"}
@@ -107,25 +104,47 @@ def flow_diagram(flow: pd.DataFrame, *, title: str = "From records supplied to r
     def kept_text(stage):
         rows = flow[(flow["Stage"] == stage) & (flow["Step"] == "")]
         unit = "records" if stage.startswith("Referrals") else "people"
-        return f"{stage}\n{rows['People'].iloc[0] if len(rows) else ''} {unit}"
+        name = textwrap.fill(stage, 28, break_on_hyphens=False)
+        return f"{name}\n{rows['People'].iloc[0] if len(rows) else ''} {unit}"
 
     def excluded(stage):
         rows = flow[(flow["Stage"] == stage) & (flow["Step"] != "")]
-        return "\n".join(f"{r['People']}: {r['Reason']}" for _, r in rows.iterrows())
+        return "\n".join(textwrap.fill(f"{r['People']}: {r['Reason']}", 50, subsequent_indent="    ",
+                                        break_on_hyphens=False) for _, r in rows.iterrows())
 
-    x_mid = 2.6
-    for i, stage in enumerate(trunk):
-        ax.text(x_mid, -i, kept_text(stage), ha="center", va="center", fontsize=10, bbox=box)
-        if i < len(trunk) - 1:
-            ax.annotate("", xy=(x_mid, -i - 0.62), xytext=(x_mid, -i - 0.36), arrowprops=arrow)
-        if text := excluded(stage):
-            ax.text(5.3, -i, text, ha="left", va="center", fontsize=9, bbox=side)
-            ax.annotate("", xy=(5.15, -i), xytext=(4.3, -i), arrowprops={**arrow, "color": "#D55E00"})
-    y0 = -len(trunk)
-    for x, name in ((1.6, "Completers analysed"), (6.4, "Non-completers analysed")):
+    # Every text wrapped to fit A4 at its own size (9-9.5 pt); each level as tall as its
+    # longest box (in inches: 0.16 a line plus room for the arrow).
+    texts = [(kept_text(s), excluded(s)) for s in trunk]
+    branch_lines = max((kept_text(b).count("\n") + 1 for b in branch), default=0)
+    heights = [0.5 + 0.16 * max(k.count("\n") + 1, e.count("\n") + 1 if e else 0) for k, e in texts]
+    heights.append(0.5 + 0.16 * branch_lines)
+    total = sum(heights)
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, total + 0.5))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-total, 0)
+    ax.axis("off")
+    centres, top = [], 0.0
+    for h in heights:
+        centres.append(top - h / 2)
+        top -= h
+    x_mid = 2.1
+    for i, (kept, text) in enumerate(texts):
+        y = centres[i]
+        ax.text(x_mid, y, kept, ha="center", va="center", fontsize=9.5, bbox=box)
+        if i < len(texts) - 1:
+            ax.annotate("", xy=(x_mid, centres[i + 1] + 0.1 + 0.08 * (texts[i + 1][0].count("\n") + 1)),
+                        xytext=(x_mid, y - 0.1 - 0.08 * (kept.count("\n") + 1)), arrowprops=arrow)
+        if text:
+            ax.text(4.3, y, text, ha="left", va="center", fontsize=9, bbox=side)
+            ax.annotate("", xy=(4.15, y), xytext=(3.75, y), arrowprops={**arrow, "color": "#D55E00"})
+    y0 = centres[-1]
+    last = texts[-1][0] if texts else ""
+    for x, name in ((1.3, "Completers analysed"), (5.0, "Non-completers analysed")):
         if name not in stages:
             continue
-        ax.annotate("", xy=(x, y0 + 0.35), xytext=(x_mid, y0 + 0.65), arrowprops=arrow)
-        ax.text(x, y0, kept_text(name), ha="center", va="center", fontsize=10, bbox=box)
+        ax.annotate("", xy=(x, y0 + 0.1 + 0.08 * branch_lines),
+                    xytext=(x_mid, centres[-2] - 0.1 - 0.08 * (last.count("\n") + 1) if texts else 0),
+                    arrowprops=arrow)
+        ax.text(x, y0, kept_text(name), ha="center", va="center", fontsize=9.5, bbox=box)
     fit_title(fig, ax, title)
     return fig

@@ -57,8 +57,13 @@ def run(tmp_path_factory):
                             "--jobs", "2")
     folder = out / "leicestershire" / "2021-22"
     for name in REPORTS:
-        assert (folder / f"{name}.html").exists() and (folder / f"{name}.pdf").exists(), name
+        assert _file(folder, name, ".html").exists() and _file(folder, name, ".pdf").exists(), name
     return out, folder
+
+
+def _file(folder: Path, name: str, suffix: str) -> Path:
+    """A report's file: <area>/<period>/<report>/<report>.html (or .pdf)."""
+    return folder / name / f"{name}{suffix}"
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +113,12 @@ def _pdf_text(pdf: Path) -> str:
 @pytest.mark.parametrize("name", REPORTS)
 def test_every_table_word_and_number_is_whole_in_the_pdf(run, browser, name):
     _, folder = run
-    page = _open(browser, folder / f"{name}.html", 794, media="print")
+    page = _open(browser, _file(folder, name, ".html"), 794, media="print")
     text = page.evaluate(_TABLE_TEXT)
     page.close()
     in_tables = {t for cell in text["cells"] for t in tokens(cell)}
     on_page = collections.Counter(tokens(text["all"]))
-    in_pdf = collections.Counter(tokens(_pdf_text(folder / f"{name}.pdf")))
+    in_pdf = collections.Counter(tokens(_pdf_text(_file(folder, name, ".pdf"))))
     assert len(in_tables) > 30
     broken = sorted(t for t in in_tables if in_pdf[t] < on_page[t])
     assert not broken, (f"{name}.pdf: these table words or numbers are split (found fewer times in the PDF "
@@ -172,7 +177,7 @@ _CLIPPED = """() => {
 @pytest.mark.parametrize("name", REPORTS)
 def test_phone_layout_breaks_no_word_and_clips_nothing(run, browser, name):
     _, folder = run
-    page = _open(browser, folder / f"{name}.html", 390)
+    page = _open(browser, _file(folder, name, ".html"), 390)
     broken = page.evaluate(_BROKEN_WORDS)
     clipped = page.evaluate(_CLIPPED)
     scrolls = page.evaluate("() => [...document.querySelectorAll('.evl-scroll')]"
@@ -185,7 +190,7 @@ def test_phone_layout_breaks_no_word_and_clips_nothing(run, browser, name):
 
 def test_desktop_shows_every_column_of_the_service_tables(run, browser):
     _, folder = run
-    page = _open(browser, folder / "service_outputs.html", 1366)
+    page = _open(browser, _file(folder, "service_outputs", ".html"), 1366)
     hidden = page.evaluate("() => [...document.querySelectorAll('.evl-scroll')]"
                            ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.getAttribute('aria-label'))")
     clipped = page.evaluate(_CLIPPED)
@@ -207,5 +212,5 @@ def _axe(browser, path: Path, script: Path, width: int) -> list[str]:
 @pytest.mark.parametrize("width", [1366, 390])
 def test_axe_finds_no_serious_or_moderate_violation_in_any_report(run, browser, axe_script, width):
     _, folder = run
-    found = {name: _axe(browser, folder / f"{name}.html", axe_script, width) for name in REPORTS}
+    found = {name: _axe(browser, _file(folder, name, ".html"), axe_script, width) for name in REPORTS}
     assert not any(found.values()), {k: v for k, v in found.items() if v}
