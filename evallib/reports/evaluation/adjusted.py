@@ -33,7 +33,7 @@ __all__ = ["ADJUSTMENT_COVARIATES", "Adjusted", "adjusted_estimates", "unpublish
 
 #: Candidate covariates, used when present and not constant: (column, label).
 ADJUSTMENT_COVARIATES = {
-    "risk_level": "Risk level", "prior_da_incidents": "Prior DA incidents", "substance_misuse": "Substance misuse",
+    "risk_level": "Risk level", "prior_da_incidents": "Prior domestic-abuse incidents", "substance_misuse": "Substance misuse",
     "mental_health": "Mental-health needs", "self_referred": "Self-referred", "age": "Age",
 }
 

@@ -386,7 +386,7 @@ def cover_html(ev: Evaluation) -> str:
 
 
 #: Characteristics whose missing share the limitations paragraph gives: (column, words).
-_METHODS_MISSING = (("risk_level", "risk level"), ("prior_da_incidents", "prior DA incidents"),
+_METHODS_MISSING = (("risk_level", "risk level"), ("prior_da_incidents", "prior domestic-abuse incidents"),
                     ("substance_misuse", "substance misuse"), ("mental_health", "mental-health needs"),
                     ("age", "age"), ("ethnicity", "ethnicity"))
 

@@ -26,7 +26,7 @@ CHARACTERISTICS = [
     ("gender", "Gender", "cat"),
     ("ethnicity", "Ethnicity", "cat"),
     ("risk_level", "Risk level at assessment", "cat"),
-    ("prior_da_incidents", "Police DA incidents in the 2 years before referral", "mean"),
+    ("prior_da_incidents", "Police domestic-abuse incidents in the 2 years before referral", "mean"),
     ("self_referred", "Self-referred", "bool"),
     ("children", "Children in the household", "mean"),
     ("substance_misuse", "Substance misuse identified", "bool"),

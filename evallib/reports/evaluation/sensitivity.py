@@ -99,7 +99,7 @@ def sensitivity_table(ev: Evaluation) -> pd.DataFrame:
     pub = ev.publication()
     rows = [
         _row(f"Main: any offence, index at {ev.settings.index_date}", pub, "any", "n"),
-        _row("DA-related offences only", pub, "da", "n"),
+        _row("Domestic-abuse-related offences only", pub, "da", "n"),
         *(_row(label, pub, f"sens.{key}", f"sens.{key}.n") for key, (label, _) in _alternatives(ev).items()),
     ]
     out = pd.DataFrame(rows)
