@@ -163,6 +163,11 @@ def register(g: Gate, ev: Evaluation) -> None:
     g.section = "flow"
     f = ev.flow.reset_index(drop=True)
     rns = int((ev.frame["group"] == "referred_not_started").sum())
+    # table one's third group is a set-aside row of the flow (the same people): found by its
+    # count, and by its reason if several set-asides have that count
+    same = f.index[(f["step"] == "excluded") & (f["n"] == rns)]
+    named = [i for i in same if "never started" in str(f.loc[i, "reason"])]
+    rns_row = named[0] if named else (same[0] if len(same) == 1 else None)
     keys = []
     for i, r in f.iterrows():
         key = f"flow.r{i}"
@@ -170,15 +175,16 @@ def register(g: Gate, ev: Evaluation) -> None:
             key = f"n.{COMPLETED}"
         elif r["step"] == "kept" and r["stage"] == "Non-completers analysed":
             key = f"n.{NOT_COMPLETED}"
-        elif r["step"] == "excluded" and str(r["reason"]).startswith("eligible, never started") and r["n"] == rns:
-            key = "n.referred_not_started"     # table one's third group: the same people
+        elif i == rns_row:
+            key = "n.referred_not_started"
         g.add(key, int(r["n"]), priority=1 if key.startswith("n.") else 0)
         keys.append(key)
     if "n.referred_not_started" not in g.values:
         g.add("n.referred_not_started", rns)
-    for k in (f"n.{COMPLETED}", f"n.{NOT_COMPLETED}"):
-        if k not in g.values:
-            g.add(k, 0, priority=1)
+    sizes_now = _group_counts(ev, "any")["n"]
+    for grp in COMPARED:   # a flow without the group's row: the group size on its own
+        if f"n.{grp}" not in g.values:
+            g.add(f"n.{grp}", int(sizes_now[grp]), priority=1)
     stages = list(dict.fromkeys(f["stage"]))
     starters = next((s for s in stages if s.startswith("Starters")), None)
     feeds = {"People referred in the period or starting in it": [starters],
