@@ -379,7 +379,31 @@ COMMAND_LINE = [
     C("run-with-a-broken-dataset", [*RUN, "--period", "2021-22", "--notebook", "service_outputs"],
       f"{R}, column district, {ROW2}, value 'Narnia'", edit=cell("referrals", "district", "Narnia")),
 ]
-CORPUS = CONTRACT + IDENTIFYING + EXPORT_MESS + DATASET_YAML + COMMAND_LINE
+
+def suite_file(content: str) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        (folder.parent / "params" / "suite.yaml").write_text(content, encoding="utf-8")
+    return edit
+
+
+AREA = "leicestershire.yaml"
+PARAMS = [
+    C("area-file-not-yaml", [*RUN, "--period", "2021-22"], AREA, "not valid YAML",
+      edit=area_file("\n  : [unclosed\n")),
+    C("area-file-unknown-key", [*RUN, "--period", "2021-22"], AREA, "districtz", "unknown key",
+      edit=area_file("districtz: [Blaby]\n")),
+    C("area-file-threshold-negative", [*RUN, "--period", "2021-22"], AREA, "disclosure",
+      edit=area_file("disclosure: {threshold: -3}\n")),
+    C("suite-period-9999", ["run", "--data", "{data}", "--out", "{out}"], "suite.yaml", "9999-00",
+      "outside 1990-2100", edit=suite_file("runs:\n  - area: leicestershire\n    periods: ['9999-00']\n"
+                                           "    notebooks: [service_outputs]\n")),
+    C("suite-a-list", ["run", "--data", "{data}", "--out", "{out}"], "suite.yaml", "mapping",
+      edit=suite_file("- leicestershire\n")),
+    C("suite-unknown-notebook", ["run", "--data", "{data}", "--out", "{out}"], "annual_reprot",
+      edit=suite_file("runs:\n  - area: leicestershire\n    periods: ['2021-22']\n"
+                      "    notebooks: [annual_reprot]\n")),
+]
+CORPUS = CONTRACT + IDENTIFYING + EXPORT_MESS + DATASET_YAML + COMMAND_LINE + PARAMS
 
 
 def test_the_corpus_is_large_and_its_cases_distinct():
