@@ -41,7 +41,8 @@ FLOOR_NOTEBOOK = {
 
 def _evallib(*args: str) -> float:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evallib", *args, "--no-progress"], capture_output=True, text=True)
+    extra = ["--no-progress"] if args[0] == "run" else []
+    proc = subprocess.run([sys.executable, "-m", "evallib", *args, *extra], capture_output=True, text=True)
     took = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"evallib {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")

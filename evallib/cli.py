@@ -62,6 +62,12 @@ examples:
       one notebook, with one of its settings changed (see `evallib notebooks NAME`)
   evallib run --format html,pdf --jobs 4
       also print each report to an A4 PDF (needs Chromium), four notebooks at a time
+  evallib run --force
+      make every report again (by default a report whose notebook, settings, data, area
+      and suite files and evallib are all unchanged since it was made is reused)
+  evallib run --executor dask --scheduler tcp://10.0.0.5:8786
+      run the reports as tasks on a Dask cluster (workers need evallib and the same
+      folders); --executor dask alone starts a local cluster of --jobs workers
   evallib run --suppress-below 10
       hide counts from 1 to 9 in every published table (default: the area's setting)
 
@@ -268,9 +274,21 @@ def _print_problems(exc, *, file=None, command: str = "") -> None:
 # --------------------------------------------------------------------------- commands
 def cmd_run(args: argparse.Namespace) -> int:
     """Plan, prepare demo data if needed, validate, execute, index, summarise."""
-    from evallib.params import load_suite
-    from evallib.runner import execute, plan, repo_root, write_index
+    from evallib import incremental
+    from evallib.params import load_suite, params_dir
+    from evallib.runner import (
+        execute,
+        job_keys,
+        plan,
+        repo_root,
+        skip_iri_format_checks,
+        write_index,
+    )
 
+    skip_iri_format_checks()
+
+    if args.scheduler and args.executor != "dask":
+        raise _UserError(f"--scheduler {args.scheduler} is for the dask executor: add --executor dask")
     suite = load_suite(_in_file(args.suite, "--suite") if args.suite else None)
     extra = dict(args.set or [])
     if args.data:
@@ -316,7 +334,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"Writing the synthetic demo dataset for {areas[0]} to {root} (first run) ...")
             _write_demo(root, areas[0], seed=None)
 
-    jobs, skipped = _jobs_with_usable_data(jobs, given_data=args.data is not None)
+    # Reports whose inputs are all unchanged are reused as they are (their dataset was
+    # sound when they were made, byte for byte as now): only the others' data is checked.
+    suite_file = Path(args.suite).resolve() if args.suite else params_dir() / "suite.yaml"
+    keys = dict(zip(map(id, jobs), job_keys(jobs, formats, suite_file), strict=True))
+    current = set() if args.force else {id(j) for j in jobs if incremental.is_current(j.out_dir, j.name, keys[id(j)])}
+    checked, skipped = _jobs_with_usable_data([j for j in jobs if id(j) not in current],
+                                              given_data=args.data is not None)
+    kept = {id(j) for j in checked} | current
+    jobs = [j for j in jobs if id(j) in kept]
     if not jobs:
         print("\nNothing was run.", file=sys.stderr)
         return USER_ERROR
@@ -327,7 +353,9 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{'s' if n_ap != 1 else ''}) as {' and '.join(f.upper() for f in formats)} in {out_root}")
     # The index is rewritten as each report is put in place, so it never links one half made.
     report = execute(jobs, n_jobs=args.jobs, formats=formats, progress=not args.no_progress,
-                     timeout=args.timeout, on_done=lambda _: write_index(out_root))
+                     timeout=args.timeout, on_done=lambda _: write_index(out_root),
+                     keys=[keys[id(j)] for j in jobs], force=args.force, executor=args.executor,
+                     scheduler=args.scheduler)
     index = write_index(out_root)
     (out_root / "run-log.json").write_text(json.dumps(report.to_dict(), indent=2, default=str),
                                            encoding="utf-8")
@@ -664,6 +692,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=_non_negative, default=None, metavar="SECONDS",
                      help="stop a notebook whose cell runs longer than this")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (for log files)")
+    run.add_argument("--force", action="store_true",
+                     help="make every report again, even those whose notebook, settings, data, area "
+                     "and suite files and evallib are all unchanged since they were made")
+    run.add_argument("--executor", choices=("local", "dask"), default="local",
+                     help="local: --jobs processes on this machine (default); dask: each report a task "
+                     "on a Dask cluster (see --scheduler)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="with --executor dask: the cluster's scheduler, e.g. tcp://10.0.0.5:8786 "
+                     "(default: a local cluster of --jobs workers for this run)")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check a dataset against the data contract",

@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from evallib import __version__
-from evallib.snapshot import dataset_digest
 
-__all__ = ["package_digest", "job_key", "is_current", "record", "key_path"]
+__all__ = ["package_digest", "job_key", "is_current", "record", "mark_reused", "key_path", "made_at"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -52,6 +52,8 @@ def job_key(*, notebook: Path, parameters: Mapping[str, Any], data_dirs: Iterabl
     ``digests`` caches dataset digests across the jobs of a run (each dataset folder is
     read once per run, however many reports use it).
     """
+    from evallib.snapshot import dataset_digest  # (pandas) only when keys are made
+
     digests = {} if digests is None else digests
     parts = {
         "evallib": package_digest(),
@@ -91,4 +93,29 @@ def is_current(report_dir: Path, name: str, key: str) -> bool:
 def record(report_dir: Path, name: str, key: str, outputs: Iterable[Path]) -> None:
     """Keep the key of a report just made, with the outputs it made (relative names)."""
     rel = sorted({Path(p).resolve().relative_to(Path(report_dir).resolve()).as_posix() for p in outputs})
-    key_path(report_dir, name).write_text(json.dumps({"key": key, "outputs": rel}, indent=1), encoding="utf-8")
+    rel = [r for r in rel if r != key_path(report_dir, name).name]
+    _write(report_dir, name, {"key": key, "outputs": rel, "made": _now(), "reused": None})
+
+
+def mark_reused(report_dir: Path, name: str) -> None:
+    """Note that a run reused the report (the index says so, with when it was made)."""
+    path = key_path(report_dir, name)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    _write(report_dir, name, {**saved, "reused": _now()})
+
+
+def made_at(report_dir: Path, name: str) -> tuple[str | None, str | None]:
+    """When the report was made and when a run last reused it (ISO times, or ``None``)."""
+    try:
+        saved = json.loads(key_path(report_dir, name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, None
+    return saved.get("made"), saved.get("reused")
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+def _write(report_dir: Path, name: str, data: dict) -> None:
+    key_path(report_dir, name).write_text(json.dumps(data, indent=1), encoding="utf-8")

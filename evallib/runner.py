@@ -66,7 +66,7 @@ try:  # POSIX: one run at a time per output folder
 except ImportError:  # pragma: no cover - Windows: no lock
     fcntl = None
 
-from evallib import __version__
+from evallib import __version__, incremental
 from evallib.outputs import INTERNAL, RESERVED_NAMES, report_dir
 from evallib.params import (
     ParamsError,
@@ -77,6 +77,7 @@ from evallib.params import (
     available_areas,
     load_area,
     load_suite,
+    params_dir,
     parse_period,
 )
 from evallib.report_page import finish_report
@@ -97,6 +98,7 @@ OPTIONAL_PARAMETERS: tuple[str, ...] = ("suppress_below",)
 SUITE_PARAMETERS: tuple[str, ...] = REQUIRED_PARAMETERS + OPTIONAL_PARAMETERS
 #: Output formats; HTML is always made (the PDF is printed from it).
 FORMATS: tuple[str, ...] = ("html", "pdf")
+EXECUTORS: tuple[str, ...] = ("local", "dask")
 
 #: Settings `evallib run` owns, with the option that sets each: ``--set`` of one is refused.
 RUNNER_SETTINGS: dict[str, str] = {"area": "--area", "period": "--period", "data_dir": "--data",
@@ -632,6 +634,8 @@ class JobResult:
     ename: str = ""
     evalue: str = ""
     traceback: str = ""
+    #: The report on disk was made from exactly these inputs, so it was not made again.
+    reused: bool = False
 
     @property
     def executed(self) -> Path:
@@ -642,6 +646,8 @@ class JobResult:
 
     def describe(self, executed: Path | None = None) -> str:
         """A few lines for the terminal: what ran, and for a failure where and why."""
+        if self.ok and self.reused:
+            return f"reused  {self.job.label} (nothing it is made from changed): {self.outputs.get('html', '')}"
         if self.ok:
             return f"ok      {self.job.label} ({self.seconds:.0f}s): {self.outputs.get('html', '')}"
         where = {"execute": "while running", "html": "while making the HTML report",
@@ -685,7 +691,10 @@ class RunReport:
         """A summary for the terminal: failures first, each with its cell and error."""
         lines = [r.describe() for r in self.failures]
         n, f = len(self.results), len(self.failures)
-        lines.append(f"{n - f} of {n} report(s) made" + (f"; {f} failed." if f else "."))
+        reused = sum(r.reused for r in self.results)
+        lines.append(f"{n - f} of {n} report(s) made" + (f" ({reused} reused: nothing they are made from "
+                                                           "changed; --force makes them again)" if reused else "")
+                     + (f"; {f} failed." if f else "."))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -695,6 +704,7 @@ class RunReport:
             "parameters": r.job.parameters, "ok": r.ok, "seconds": round(r.seconds, 1),
             "outputs": {k: str(v) for k, v in r.outputs.items()}, "stage": r.stage,
             "cell": r.cell, "error": f"{r.ename}: {_short(r.evalue)}" if not r.ok else "",
+            "reused": r.reused,
         } for r in self.results]}
 
 
@@ -707,6 +717,10 @@ def execute(
     progress: bool = True,
     timeout: int | None = None,
     on_done: Callable[[JobResult], None] | None = None,
+    keys: Sequence[str] | None = None,
+    force: bool = False,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> RunReport:
     """Run the jobs, each in its own process, and put each finished report in place.
 
@@ -734,6 +748,16 @@ def execute(
     on_done : callable, optional
         Called with each :class:`JobResult` once its report is in place (or its failure
         recorded), e.g. to rewrite the index so it never links a report half made.
+    keys : sequence of str, optional
+        Each job's key (:func:`job_keys`): a report whose folder holds the same key and
+        all its outputs is reused, not made again (``JobResult.reused``); each report
+        made keeps its key. ``None``: no reuse, no keys kept.
+    force : bool
+        Make every report again even when its key is unchanged.
+    executor : {"local", "dask"}
+        ``local``: ``n_jobs`` worker processes on this machine. ``dask``: each job is
+        a task on a Dask distributed cluster (:mod:`evallib.cluster`), at
+        ``scheduler`` or, without one, a ``LocalCluster`` of ``n_jobs`` workers.
 
     Returns
     -------
@@ -757,7 +781,19 @@ def execute(
     jobs = list(jobs)
     if not jobs:
         return RunReport([])
-    roots = _unique(_out_root(job) for job in jobs)
+    if executor not in EXECUTORS:
+        raise RunnerError(f"unknown executor {executor!r}: choose from {', '.join(EXECUTORS)}")
+    results: dict[int, JobResult] = {}
+    for i, job in enumerate(jobs):
+        if keys is not None and not force and incremental.is_current(job.out_dir, job.name, keys[i]):
+            incremental.mark_reused(job.out_dir, job.name)
+            results[i] = _reused_result(job)
+            if on_done is not None:
+                on_done(results[i])
+    todo = [i for i in range(len(jobs)) if i not in results]
+    if not todo:
+        return RunReport([results[i] for i in range(len(jobs))])
+    roots = _unique(_out_root(jobs[i]) for i in todo)
     with contextlib.ExitStack() as stack:
         locks = [stack.enter_context(_run_lock(root)) for root in roots]
         for root in roots:
@@ -765,21 +801,31 @@ def execute(
         work = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=_work_dir(roots[0])))
         stack.callback(_remove_if_empty, work.parent)  # callbacks run last first
         stack.callback(shutil.rmtree, work, ignore_errors=True)
-        staging = {i: _new_staging(job) for i, job in enumerate(jobs)}
+        staging = {i: _new_staging(jobs[i]) for i in todo}
 
         workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
-        workers = max(1, min(workers, len(jobs)))
-        results: dict[int, JobResult] = {}
-        bar = tqdm(total=len(jobs), desc="Reports", unit="report", disable=not progress,
+        workers = max(1, min(workers, len(todo)))
+        bar = tqdm(total=len(todo), desc="Reports", unit="report", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_run_in_subprocess, job.staged(staging[i]), chromium, timeout,
-                                   work / str(i), locks): i
-                       for i, job in enumerate(jobs)}
+        if executor == "dask":
+            from evallib.cluster import dask_pool
+
+            pool_cm = dask_pool(scheduler, workers)
+        else:
+            pool_cm = ThreadPoolExecutor(max_workers=workers)
+        with pool_cm as pool:
+            # Workers on a cluster cannot share this process's lock: it stays held here.
+            fds = locks if executor == "local" else ()
+            futures = {pool.submit(_run_in_subprocess, jobs[i].staged(staging[i]), chromium, timeout,
+                                   work / str(i), fds): i
+                       for i in todo}
             try:
-                for fut in as_completed(futures):
+                for fut in pool.as_completed(futures) if executor == "dask" else as_completed(futures):
                     i = futures[fut]
                     result = _publish(jobs[i], staging[i], fut.result())
+                    if result.ok and keys is not None:
+                        incremental.record(jobs[i].out_dir, jobs[i].name, keys[i],
+                                           [p for p in jobs[i].out_dir.rglob("*") if p.is_file()])
                     results[i] = result
                     if on_done is not None:
                         on_done(result)
@@ -795,6 +841,31 @@ def execute(
                 for folder in staging.values():  # stopped with Ctrl-C: nothing half made stays
                     shutil.rmtree(folder, ignore_errors=True)
     return RunReport([results[i] for i in range(len(jobs))])
+
+
+def _reused_result(job: Job) -> JobResult:
+    """The result of a job whose report on disk is current: its outputs, as they are."""
+    outputs = {"ipynb": job.executed_path, "html": job.html_path}
+    if job.pdf_path.exists():
+        outputs["pdf"] = job.pdf_path
+    return JobResult(job, ok=True, outputs=outputs, reused=True)
+
+
+def job_keys(jobs: Sequence[Job], formats: Sequence[str], suite_file: Path | None = None) -> list[str]:
+    """Each job's key (:func:`evallib.incremental.job_key`): its notebook, parameters,
+    datasets, area and suite files, formats and evallib's code. Each dataset folder is
+    read once, however many jobs use it."""
+    digests: dict[Path, str] = {}
+    keys = []
+    for job in jobs:
+        areas = list(job.members) if job.members else [job.area]
+        data = list(job.members.values()) if job.members else [job.data_dir]
+        files = [Path(a) if Path(a).suffix in (".yaml", ".yml") else params_dir() / "areas" / f"{a}.yaml"
+                 for a in areas]
+        keys.append(incremental.job_key(notebook=job.notebook, parameters=job.parameters, data_dirs=data,
+                                        area_files=files, suite_file=suite_file, formats=formats,
+                                        digests=digests))
+    return keys
 
 
 # --------------------------------------------------------------------------- staging
@@ -952,8 +1023,17 @@ def _run_in_subprocess(job: Job, chromium: str | None, timeout: int | None,
                      + (":\n" + "\n".join(tail) if tail else ""))
 
 
+def skip_iri_format_checks() -> None:
+    """Spare this process about a second of start-up: papermill and nbconvert validate
+    notebooks with nbformat, which imports jsonschema, whose format checker imports
+    ``rfc3987_syntax`` (it builds a grammar on import) only to check IRI formats that
+    the notebook schema never uses. Called by the processes evallib itself starts."""
+    sys.modules.setdefault("rfc3987_syntax", None)   # jsonschema then goes without them
+
+
 def _worker_main(argv: Sequence[str]) -> int:
     """Entry point of the worker process: ``python -m evallib.runner JOB.json RESULT.json``."""
+    skip_iri_format_checks()
     spec_path, answer_path = map(Path, argv)
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     result = _run_job(_job_from_dict(spec["job"]), spec["chromium"], spec["timeout"],
@@ -1335,6 +1415,13 @@ def _area_title(name: str) -> str:
         return name
 
 
+def _when(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%d %B %Y at %H:%M")
+    except ValueError:
+        return iso
+
+
 def _link(root: Path, path: Path) -> str:
     return "/".join(quote(p) for p in path.relative_to(root).parts)
 
@@ -1367,6 +1454,9 @@ def _report_entry(root: Path, period_dir: Path, name: str) -> dict[str, Any]:
             synthetic=bool(results.get("synthetic")),
             for_publication=results.get("for_publication", True) is not False,
         )
+        made, reused = incremental.made_at(folder, name)
+        if made and reused:   # the last run reused this report rather than making it again
+            entry.update(made=_when(made), reused=_when(reused))
     if failed.is_dir():
         error, ipynb = failed / "error.txt", failed / f"{name}.ipynb"
         when = datetime.fromtimestamp(failed.stat().st_mtime).strftime("%d %B %Y at %H:%M")
