@@ -783,21 +783,21 @@ def execute(
         return RunReport([])
     if executor not in EXECUTORS:
         raise RunnerError(f"unknown executor {executor!r}: choose from {', '.join(EXECUTORS)}")
-    results: dict[int, JobResult] = {}
-    for i, job in enumerate(jobs):
-        if keys is not None and not force and incremental.is_current(job.out_dir, job.name, keys[i]):
-            incremental.mark_reused(job.out_dir, job.name)
-            results[i] = _reused_result(job)
-            if on_done is not None:
-                on_done(results[i])
-    todo = [i for i in range(len(jobs)) if i not in results]
-    if not todo:
-        return RunReport([results[i] for i in range(len(jobs))])
-    roots = _unique(_out_root(jobs[i]) for i in todo)
+    roots = _unique(_out_root(job) for job in jobs)
     with contextlib.ExitStack() as stack:
         locks = [stack.enter_context(_run_lock(root)) for root in roots]
         for root in roots:
             clean_leftovers(root)
+        results: dict[int, JobResult] = {}
+        for i, job in enumerate(jobs):   # unchanged reports are reused, with the folder locked
+            if keys is not None and not force and incremental.is_current(job.out_dir, job.name, keys[i]):
+                incremental.mark_reused(job.out_dir, job.name)
+                results[i] = _reused_result(job)
+                if on_done is not None:
+                    on_done(results[i])
+        todo = [i for i in range(len(jobs)) if i not in results]
+        if not todo:
+            return RunReport([results[i] for i in range(len(jobs))])
         work = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=_work_dir(roots[0])))
         stack.callback(_remove_if_empty, work.parent)  # callbacks run last first
         stack.callback(shutil.rmtree, work, ignore_errors=True)
