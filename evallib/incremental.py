@@ -4,7 +4,7 @@ A report depends on its notebook, the parameters papermill injects, the dataset 
 file of each dataset folder it reads), the area's params file, the suite file, the
 output formats asked for, and evallib's own code. :func:`job_key` hashes all of them;
 a finished report keeps its key in a small hidden file beside it
-(``.<notebook>.evallib-key.json``: hashes and parameters, no data). On the next run,
+(``.<notebook>.evallib-key``: hashes and parameters, no data). On the next run,
 :func:`is_current` says whether the report on disk was made from exactly these
 inputs (and that every output it listed is still there); if so the runner reuses it
 instead of running the notebook. ``evallib run --force`` makes every report again.
@@ -73,8 +73,9 @@ def job_key(*, notebook: Path, parameters: Mapping[str, Any], data_dirs: Iterabl
 
 
 def key_path(report_dir: Path, name: str) -> Path:
-    """Where a report's key is kept: a hidden file in the report's folder."""
-    return Path(report_dir) / f".{name}.evallib-key.json"
+    """Where a report's key is kept: a hidden file in the report's folder (JSON, but not named
+    ``.json``: it is bookkeeping, not one of the report's published files)."""
+    return Path(report_dir) / f".{name}.evallib-key"
 
 
 def is_current(report_dir: Path, name: str, key: str) -> bool:

@@ -46,7 +46,7 @@ def local(tmp_path_factory):
 def test_cold_run_makes_every_report(local):
     _, out, first = local
     assert first["reused"] == [False, False]
-    assert len(list(out.glob("leicestershire/*/service_outputs/.service_outputs.evallib-key.json"))) == 2
+    assert len(list(out.glob("leicestershire/*/service_outputs/.service_outputs.evallib-key"))) == 2
 
 
 def test_unchanged_rerun_reuses_every_report_and_says_so(local):
