@@ -159,3 +159,20 @@ def test_the_default_suite_pools_the_east_midlands_from_each_areas_own_demo_data
     assert jobs[0].members == {"leicestershire": demo / "demo-data",
                                "nottinghamshire": demo / "demo-data-nottinghamshire",
                                "derbyshire": demo / "demo-data-derbyshire"}
+
+
+def test_the_notebook_runs_on_the_three_areas_and_publishes_the_pooled_comparison(world, tmp_path):
+    """The notebook as a user runs it (papermill), so that the report's sections stay in step
+    with the modules they call."""
+    import papermill
+
+    out = tmp_path / "east_midlands"
+    papermill.execute_notebook(
+        str(REPO / "notebooks" / "pooled_evaluation.ipynb"), str(tmp_path / "run.ipynb"),
+        parameters={"area": "east_midlands", "areas": ",".join(AREAS), "period": "2021-22",
+                    "data_dir": str(world["data"]), "output_dir": str(out), "title": "East Midlands"},
+        cwd=str(REPO / "notebooks"), progress_bar=False)
+    res = json.loads((out / "results.json").read_text())
+    assert res["pooled"]["mantel_haenszel"]["difference_ci"][1] < 0.5
+    assert res["headline"].startswith("One-year proven reoffending, East Midlands pooled")
+    assert {p.stem for p in (out / "tables").glob("*.csv")} >= {"forest", "pooled", "record_flow"}

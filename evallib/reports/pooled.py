@@ -43,7 +43,7 @@ from evallib.reports.gate import Gate, Publication
 __all__ = [
     "Stratum", "Pool", "PooledReport", "load_pool", "resolve_data_dirs", "split_by_year",
     "build_report", "forest_table", "forest_figure", "forest_alt", "pooled_table",
-    "flow_table", "km_by_area_figure", "power_sentence", "cover_html", "methods_markdown",
+    "flow_table", "balance_table", "km_by_area_figure", "power_sentence", "cover_html", "methods_markdown",
     "results_json",
 ]
 
@@ -564,6 +564,22 @@ def flow_table(rep: PooledReport) -> pd.DataFrame:
     for label, values in cols.items():
         out[label] = values
     return out
+
+
+def balance_table(rep: PooledReport) -> pd.DataFrame | None:
+    """The adjusted estimate's balance table, without the area rows.
+
+    The area's SMDs describe each area's share of completers and non-completers: for an
+    area whose groups are hidden they would give its group sizes back.
+    """
+    adj = rep.pub.stat("pooled.adjusted")
+    if adj is None:
+        return None
+    bal = _adjusted.balance_display(rep.pool.evaluation(), adj)
+    if bal is None:
+        return None
+    first = bal.columns[0]
+    return bal[~bal[first].astype(str).str.startswith("area")].reset_index(drop=True)
 
 
 def km_by_area_figure(rep: PooledReport):
