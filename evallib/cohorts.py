@@ -139,8 +139,7 @@ def starters(ds: Dataset, period: Period | str) -> pd.DataFrame:
     ep_cols = [c for c in ds.episodes.columns]
     out = first.loc[in_period, ep_cols].reset_index(drop=True)
     rows = facts.first_ref_row[in_period]
-    ref = ds.referrals.drop(columns="referral_id")
-    ref_part = ref.iloc[np.maximum(rows, 0)].reset_index(drop=True)
+    ref_part = ds.referrals.iloc[np.maximum(rows, 0)].drop(columns="referral_id").reset_index(drop=True)
     if (rows < 0).any():
         ref_part[rows < 0] = pd.NA
     out = pd.concat([out, ref_part], axis=1)
@@ -219,7 +218,7 @@ def record_flow(ds: Dataset, period: Period | str, settings: OutcomeSettings | N
 
     add("Referrals supplied", "kept", len(ref), "rows in referrals")
     in_period = ref["referral_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
-    ref_in = ref[in_period]
+    ref_in = ref.loc[in_period.to_numpy(bool), ["person_id", "eligible"]]   # only what the flow needs
     starters_ids = st["person_id"].dropna()
     scope = pd.concat([ref_in["person_id"].dropna(), starters_ids], ignore_index=True).drop_duplicates()
     add("People referred in the period or starting in it", "kept", len(scope), "distinct person_id")
