@@ -211,3 +211,30 @@ def test_summary_names_the_cox_model_when_it_is_the_only_adjusted_estimate(large
     none = adjusted.Adjusted("any", [], 0, 0)               # neither logistic nor propensity could be fitted
     assert "section 5" in adjusted.conclusion_sentence(None, none, tte)
     assert "No adjusted estimate could be made" in adjusted.conclusion_sentence(None, none)
+
+
+def test_figures_fit_an_a4_page_at_their_own_size(demo):
+    """Each figure, as embedded (SVG, bounding box drawn tight around everything), is no
+    wider than an A4 page's text (184 mm = 521.6 pt), so its type prints at its own size;
+    its words stay text; its title wraps inside the plot."""
+    from evallib import figures, present
+
+    ev = evaluation.evaluate(demo, "2021-04-01..2022-11-30")
+    tte = time_to_event.time_to_event(ev, "any")
+    made = {
+        "flow": figures.flow_diagram(evaluation.published_flow(ev)),
+        "rates": figures.rate_intervals(evaluation.published_rate_table(ev, "any"),
+                                        title=evaluation.figure_title(ev, "any")),
+        "km": time_to_event.km_figure(tte, title="After 12 months, 78% of completers and 54% of non-completers "
+                                                 "had no proven reoffence", rule=ev.rule),
+    }
+    import base64
+
+    for name, fig in made.items():
+        title = fig.axes[0].get_title(loc="left")
+        assert all(len(line) <= 75 for line in title.splitlines()), (name, title)
+        page = present.figure_html(fig, alt="a figure for the test, with a long enough alt text")
+        svg = base64.b64decode(re.search(r'base64,([^"]+)"', page).group(1)).decode()
+        width = float(re.search(r'<svg[^>]* width="([\d.]+)pt"', svg).group(1))
+        assert width <= 184 / 25.4 * 72, f"{name}: {width:.0f} pt wide, more than A4's text width"
+        assert "<text" in svg, f"{name}: words drawn as paths, not text"

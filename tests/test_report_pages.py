@@ -50,6 +50,31 @@ def test_tokens_split_where_a_line_may_break():
         "Non-", "completers", "23%", "of", "39", "(13%", "to", "38%)", "-0.21", "2021-22", "IDVA/", "MARAC"]
 
 
+def test_contents_list_links_every_section():
+    from evallib.report_page import add_contents
+
+    page = add_contents("<h1>T</h1><p>x</p><h2>1. Record flow</h2><p>a</p><h2 class='k'>Who &amp; why</h2>"
+                        "<h2>1. Record flow</h2>")
+    assert page.index('<nav class="evl-contents"') < page.index("<h2")
+    ids = re.findall(r'<h2 id="([^"]+)"', page)
+    assert ids == ["1-record-flow", "who-why", "1-record-flow-2"]
+    assert [f'href="#{i}"' in page for i in ids] == [True] * 3
+    assert "<li><a href=\"#who-why\">Who &amp; why</a></li>" in page
+    assert add_contents("<h1>T</h1><h2>Only one</h2>") == "<h1>T</h1><h2>Only one</h2>"
+
+
+def test_tables_scroll_in_named_boxes_and_wide_ones_are_marked():
+    from evallib.report_page import PORTRAIT_EM, min_table_width_em, wrap_tables
+
+    narrow = "<table><caption>Referrals</caption><tr><th>District</th><th>Referrals</th></tr></table>"
+    cells = "".join(f"<th>Leicestershire{i}</th>" for i in range(14))
+    wide = f"<table><tr>{cells}</tr></table>"
+    assert min_table_width_em(narrow) < PORTRAIT_EM < min_table_width_em(wide)
+    page = wrap_tables(f"<h2>People &amp; places</h2>{narrow}<h2>By district</h2>{wide}")
+    assert '<div class="evl-scroll" tabindex="0" role="group" aria-label="Table: Referrals"><table>' in page
+    assert '<div class="evl-scroll evl-wide" tabindex="0" role="group" aria-label="Table: By district">' in page
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """The four reports, HTML and PDF: three for 2021-22, the quarterly return for 2022-23 Q1.

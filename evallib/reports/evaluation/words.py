@@ -100,5 +100,6 @@ _GLOSSARY = [
 
 def glossary_html() -> str:
     """The technical terms the report keeps, each explained in a sentence or two."""
-    items = "".join(f"<dt>{term}</dt><dd>{meaning}</dd>" for term, meaning in _GLOSSARY)
+    # Each term with its meaning in one <div> (allowed in a <dl>), so print never parts them.
+    items = "".join(f"<div><dt>{term}</dt><dd>{meaning}</dd></div>" for term, meaning in _GLOSSARY)
     return f'<dl class="evl-glossary">{items}</dl>'
