@@ -133,7 +133,8 @@ _TABLE_TEXT = """() => {
   // Text for screen readers only (clipped to nothing) is not printed: leave it out.
   document.querySelectorAll('.visually-hidden').forEach(e => e.remove());
   const cells = [...document.querySelectorAll('td, th, caption')].map(c => c.innerText);
-  return {cells, all: document.body.innerText};
+  const headings = [...document.querySelectorAll('h2, h3')].map(h => h.innerText.trim());
+  return {cells, headings, all: document.body.innerText};
 }"""
 
 
@@ -156,6 +157,13 @@ def test_every_table_word_and_number_is_whole_in_the_pdf(run, browser, name):
     broken = sorted(t for t in in_tables if in_pdf[t] < on_page[t])
     assert not broken, (f"{name}.pdf: these table words or numbers are split (found fewer times in the PDF "
                         f"than on the page): {broken[:20]}")
+    # No heading left at the foot of a page with what it heads on the next.
+    headings = [" ".join(h.split()) for h in text["headings"] if h.strip()]
+    for number, sheet in enumerate(_pdf_text(_file(folder, name, ".pdf")).split("\f")[:-1], start=1):
+        lines = [ln.strip() for ln in sheet.splitlines() if ln.strip() and not re.match(r"Page \d+ of \d+$", ln.strip())]
+        last = " ".join(lines[-2:])
+        orphan = [h for h in headings if last.endswith(h)]
+        assert not orphan, f"{name}.pdf page {number} ends with the heading {orphan}"
 
 
 # ---------------------------------------------------------------------------- phone
