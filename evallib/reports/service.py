@@ -10,6 +10,7 @@ published summary (seed 001: "2 of 3", "28 (33%)").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -215,7 +216,10 @@ def _layout(name: str, ctx: dict, pub: Publication, area: AreaParams, rule: Disc
             text = [f"{100 * float(r):.0f}% ({n} of {d})" if pd.notna(r) else (
                 "0 of 0" if (not s.mask.loc[i].any() and s.values.loc[i, den] == 0) else rule.symbol)
                 for i, r, n, d in zip(t.index, rates, s.values[num], s.values[den], strict=True)]
-        disp = pd.DataFrame({"District": t.index, title.split(" (")[0]: list(text)})
+        # The column is the title less a closing aside: "... safer (engaged, whose (ex-)partner
+        # completed)" loses "(engaged, ...)", "... reported by their (ex-)partners" keeps every word.
+        heading = re.sub(r"\s*\((?:[^()]|\([^()]*\))*\)$", "", title)
+        disp = pd.DataFrame({"District": t.index, heading: list(text)})
         return PublishedTable(name, title, _tidy(s), disp, s.footnote)
     if name == "children":
         t, s = ctx["t"], pub.table(name)
