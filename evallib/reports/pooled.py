@@ -630,7 +630,7 @@ def power_sentence(rep: PooledReport) -> str:
 
 def cover_html(rep: PooledReport) -> str:
     """Cover and provenance: the areas, each dataset's extract dates and fingerprint, the settings."""
-    from evallib.present import publication_banner
+    from evallib.present import publication_banner, synthetic_notice
 
     pool, s = rep.pool, rep.pool.settings
     rows = [("Areas pooled", ", ".join(dict.fromkeys(st.area_name for st in pool.strata))),
@@ -652,9 +652,10 @@ def cover_html(rep: PooledReport) -> str:
              ("Small-number suppression", f"counts below {rep.rule.threshold} suppressed, the strictest of the "
               "areas' rules" if rep.rule.active else "off")]
     body = "".join(f"<tr><th style='text-align:left;padding:2px 12px 2px 0'>{_html.escape(k)}</th>"
-                   f"<td style='padding:2px 0;word-break:break-all'>{_html.escape(str(v))}</td></tr>" for k, v in rows)
+                   f"<td style='padding:2px 0;text-align:left'>{_html.escape(str(v))}</td></tr>" for k, v in rows)
+    synthetic = any(st.ev.dataset.meta.synthetic for st in pool.strata)
     return (f"{publication_banner(rep.rule)}<h1>{_html.escape(pool.title)}: completers versus non-completers, "
-            "pooled</h1><p style='font-size:1.15em'>Proven reoffending across areas, programme starts "
+            f"pooled</h1>{synthetic_notice(synthetic)}<p style='font-size:1.15em'>Proven reoffending across areas, programme starts "
             f"{_html.escape(pool.period.title)}</p><table style='font-size:0.9em;border-collapse:collapse'>{body}</table>")
 
 
@@ -698,8 +699,9 @@ def methods_markdown(rep: PooledReport) -> str:
         "true differences to vary, and is wide when there are few areas. Heterogeneity: Cochran's Q and "
         "I-squared, read with the Cochrane Handbook's guide. The adjusted estimate weights non-completers by "
         "propensity scores from one logistic model of completion on the recorded characteristics and the "
-        "area (ATT weighting; sandwich interval). Per-area intervals: Newcombe's hybrid score interval. "
-        "Sources and checks: `docs/methods.md` and `docs/pooling.md`.",
+        "area (weighting that estimates the average effect on the people who completed; sandwich interval). "
+        "Per-area intervals: Newcombe's hybrid score interval. Sources and checks: the methods and pooling "
+        "guides that come with evallib.",
         "**Wording** follows the Justice Data Lab: statistically significant only when p is at most 0.05 and "
         "each pooled group has at least 10 people with and without the outcome; otherwise inconclusive, "
         "which is not evidence of no effect.",

@@ -757,7 +757,8 @@ def _delivered_specs(f: _Facts, area: AreaParams) -> tuple[_SectionSpec, list]:
         _Spec("delivered.ended", "E", "Interventions ended",
               "Episodes with end_date in the quarter (ongoing episodes are not counted).", raw=ended.sum(), total=True),
         _Spec("delivered.completion_rate", "E", "Completion rate (%)",
-              "Completed as a percentage of interventions ended in the quarter (docs/outcomes.md).",
+              "Completed as a percentage of interventions ended in the quarter (as in the outcome definitions "
+              "that come with evallib).",
               unit="proportion", num=("delivered.completed",), den="delivered.ended"),
     ]
     specs += [_Spec(f"delivered.onward.{s}", "F", f"Referrals into specialist support: {SERVICE_LABELS[s]}",
