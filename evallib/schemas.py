@@ -915,15 +915,15 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
                 unusable.setdefault(f"{table.name}.{c.name}", f"{fname} has no column {c.name}")
 
     for p, files_near in _near_misses(listing, set(files.values())).items():
+        if p in files:   # the table is read: a stray copy beside it is harmless
+            continue
         for f in files_near:
             suffix = f.suffix.lower()
             how = (f"save it as {p}.xlsx (Excel Workbook)" if suffix == ".xls" else
                    f"rename it {p}{suffix}" if suffix in TABLE_SUFFIXES else
                    f"save it as {p}.csv (CSV UTF-8), {p}.xlsx or {p}.parquet")
-            already = f" ({files[p].name} is read instead)" if p in files else ""
-            problems.append(_problem(f.name, "", "", "", f"this file looks like the table {p} but is not "
-                                     f"read{already}", how if not already else f"remove it, or {how} in "
-                                     f"place of {files[p].name}"))
+            problems.append(_problem(f.name, "", "", "", f"this file looks like the table {p} but is not read",
+                                     how))
     _check_relations(tables, files, offsets, meta, problems, unusable)
     found = _as_frame(problems)
     if len(found):

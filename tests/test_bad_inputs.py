@@ -564,3 +564,10 @@ def test_validate_lists_a_missing_needed_table_with_the_contract_problems(tmp_pa
     code, output = _run(["validate", "--data", str(data)], capsys)
     assert code == 2
     assert "value 'Narnia'" in output and "needs the police table" in output
+
+
+def test_a_stray_copy_beside_a_table_is_harmless(tmp_path):
+    folder = write_tables(tmp_path / "d", FULL)
+    (folder / "referrals_old.csv").write_text("anything")
+    (folder / "README.txt").write_text("notes about the extract")
+    assert len(load_dataset(folder).referrals) == 1
