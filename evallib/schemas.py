@@ -1103,7 +1103,7 @@ def data_dictionary_markdown() -> str:
         "## How files are read",
         "",
         "- File names are matched whatever their case (`Referrals.CSV` is `referrals`); a file that looks",
-        "  meant as a table but is not read (`referral.csv`, `police.xls`) is reported, naming it.",
+        "  meant as a table not supplied (`referral.csv`, `police.xls`) is reported, naming it.",
         "- CSV: UTF-8 (with or without a byte-order mark) or UTF-16 with a byte-order mark; cells separated",
         "  by commas, semicolons, tabs or bars (the one that splits the header row into the most column",
         "  names; semicolons inside a value do not decide it).",
