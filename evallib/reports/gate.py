@@ -137,11 +137,15 @@ class Gate:
         v = int(value)
         if v != value or v < 0:
             raise ValueError(f"{self.report}: count {key!r} must be a non-negative whole number, got {value!r}")
+        about = tuple(about)
+        missing = [k for k in about if k not in self.values and k not in self.derived]
+        if missing:
+            raise KeyError(f"{self.report}: count {key!r} is about unregistered counts {missing}")
         self.values[key] = v
         if priority:
             self.priorities[key] = int(priority)
         if about:
-            self.abouts[key] = tuple(about)
+            self.abouts[key] = about
         self.touch(key)
         return key
 
