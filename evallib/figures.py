@@ -36,17 +36,18 @@ def house_style() -> None:
 
 
 def fit_title(fig, ax, title: str, **kwargs) -> None:
-    """Set ``ax``'s title wrapped to the plot's width, so it never runs past the plot.
+    """Set ``ax``'s title, left-aligned on the plot and wrapped so it never runs out of the figure.
 
-    The figure is laid out first to learn the plot's width; the title is then wrapped at
-    a character count that fits it (bold type averages about 0.6 em a character).
+    The figure is laid out first to learn where the plot starts; the title is then wrapped
+    to the width from there to the figure's right edge (bold type averages about 0.6 em
+    a character).
     """
     import textwrap
 
     fig.tight_layout()
     size = kwargs.get("fontsize", plt.rcParams["axes.titlesize"])
     size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
-    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    width_pt = (0.98 - ax.get_position().x0) * fig.get_figwidth() * 72
     ax.set_title(textwrap.fill(title, max(20, int(width_pt / (0.62 * size))), break_on_hyphens=False), **kwargs)
     fig.tight_layout()
 

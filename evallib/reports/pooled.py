@@ -33,11 +33,12 @@ import evallib
 from evallib import stats
 from evallib.cohorts import COMPLETED, NOT_COMPLETED
 from evallib.disclosure import DisclosureRule
-from evallib.figures import GROUP_COLOURS, PALETTE, house_style
+from evallib.figures import A4_WIDTH_IN, GROUP_COLOURS, PALETTE, fit_title, house_style
 from evallib.params import OutcomeSettings, ParamsError, Period, load_area, parse_period
 from evallib.reports.evaluation import adjusted as _adjusted
 from evallib.reports.evaluation import time_to_event as _tte
 from evallib.reports.evaluation.core import OUTCOME_LABELS, Evaluation, evaluate
+from evallib.reports.evaluation.words import FLOW_REASONS
 from evallib.reports.gate import Gate, Publication
 
 __all__ = [
@@ -452,12 +453,14 @@ def forest_figure(table: pd.DataFrame, *, title: str = ""):
 
     house_style()
     n = len(table)
-    fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.55 * n))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.2 + 0.55 * n))
     y = np.arange(n)[::-1]
     for yi, (_, r) in zip(y, table.iterrows(), strict=True):
         if r["_kind"] in ("hidden", "empty"):
             words = "not shown: small numbers (in the pool)" if r["_kind"] == "hidden" else "no comparison: a group is empty"
-            ax.text(0, yi, words, va="center", ha="center", color="#555555", fontsize=9)
+            # at the plot's left edge, whatever the scale, so it never runs out of the figure
+            ax.text(0.01, yi, words, va="center", ha="left", color="#555555", fontsize=9,
+                    transform=ax.get_yaxis_transform())
             continue
         d, lo, hi = 100 * r["_d"], 100 * r["_lo"], 100 * r["_hi"]
         if r["_kind"] == "area":
@@ -469,10 +472,9 @@ def forest_figure(table: pd.DataFrame, *, title: str = ""):
     ax.set_yticks(list(y))
     ax.set_yticklabels(table["Area"].tolist())
     ax.set_ylim(-0.7, n - 0.3)
-    ax.set_xlabel("Completers' rate minus non-completers' rate (percentage points); left of 0: completers lower")
-    ax.set_title(title or "Proven reoffending: completers minus non-completers, by area and pooled")
+    ax.set_xlabel("Completers' rate minus non-completers' rate (percentage points);\nleft of 0: completers lower")
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
+    fit_title(fig, ax, title or "Proven reoffending: completers minus non-completers, by area and pooled")
     return fig
 
 
@@ -556,7 +558,7 @@ def flow_table(rep: PooledReport) -> pd.DataFrame:
             values.append(rep.pub.text(key))
         stage = f["stage"].str.replace(r"^Starters in .*", "Starters in the period", regex=True)
         frame = pd.DataFrame({"Stage": stage, "Step": f["step"].map({"kept": "", "excluded": "set aside"}),
-                              "Reason": f["reason"]})
+                              "Reason": f["reason"].replace(FLOW_REASONS)})
         if base is None:
             base = frame
         cols[s.label] = values
@@ -591,7 +593,7 @@ def km_by_area_figure(rep: PooledReport):
     if not shown:
         return None
     house_style()
-    fig, axes = plt.subplots(1, len(shown), figsize=(7.5, 3.0), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(shown), figsize=(A4_WIDTH_IN, 3.0), sharey=True, squeeze=False)
     for ax, s in zip(axes[0], shown, strict=True):
         m = rep.by_area_tte[s.key].monthly
         for grp, sub in m.groupby("group", sort=False):

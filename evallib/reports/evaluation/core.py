@@ -305,8 +305,9 @@ def _flow_in_words(flow: pd.DataFrame, ev: Evaluation) -> pd.DataFrame:
     flow = flow.copy()
     flow["stage"] = flow["stage"].map(
         lambda s: f"Programme starters, {ev.period.title}" if str(s).startswith("Starters in ") else s)
-    flow["reason"] = flow["reason"].replace({"rows in referrals": "referral records",
-                                             "distinct person_id": "different people"})
+    from evallib.reports.evaluation.words import FLOW_REASONS
+
+    flow["reason"] = flow["reason"].replace(FLOW_REASONS)
     return flow
 
 

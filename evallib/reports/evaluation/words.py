@@ -13,7 +13,7 @@ import re
 
 from evallib.present import safe_text
 
-__all__ = ["COVARIATE_LABELS", "plain_words", "note_text", "covariate_label", "glossary_html"]
+__all__ = ["COVARIATE_LABELS", "FLOW_REASONS", "plain_words", "note_text", "covariate_label", "glossary_html"]
 
 #: Reader's names of the recorded characteristics the models allow for (data-contract columns).
 COVARIATE_LABELS = {
@@ -22,6 +22,9 @@ COVARIATE_LABELS = {
     "self_referred": "self-referral", "age": "age", "children_in_household": "children in the household",
     "gender": "gender", "ethnicity": "ethnicity",
 }
+
+#: The record flow's reasons in the reader's words (the cohort code names its columns).
+FLOW_REASONS = {"rows in referrals": "referral records", "distinct person_id": "different people"}
 
 # (pattern, replacement), applied in order; each states the same thing in plain words.
 _PHRASES: list[tuple[str, str]] = [
