@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import html
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -536,3 +537,15 @@ def test_notebook_runs_on_the_small_dataset(tmp_path):
     assert got["referrals.valid"] == 7 and got["delivered.children"] == 13
     table = (out / "tables" / "NOT_FOR_PUBLICATION-quarterly_return.csv").read_text(encoding="utf-8")
     assert table.splitlines()[0].startswith("section,item,value,definition")
+
+
+def test_report_definitions_name_no_contract_columns(ds):
+    """The report says "referral date" and "source recorded as IDVA / MARAC", not the contract's names."""
+    from evallib.reports.quarterly import plain_definition
+
+    assert plain_definition("(referral_date in the quarter) with source = idva_marac (eligible = false).") == \
+        "(referral date in the quarter) with source recorded as IDVA / MARAC (eligible recorded as no)."
+    page = return_html(quarterly_return(ds, QUARTER, suppress_below=0))
+    definitions = re.findall(r'<td class="def">(.*?)</td>', page)
+    assert definitions
+    assert not [d for d in definitions if re.search(r"\b[a-z]+_[a-z]+\b| = ", html.unescape(d))]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -1207,6 +1208,26 @@ _CSS = """
 """
 
 
+_VALUE_WORDS = {"true": "yes", "false": "no", **{k: v.lower() for k, v in SOURCE_LABELS.items()},
+                **{k: v.lower() for k, v in SERVICE_LABELS.items()}, "idva_marac": "IDVA / MARAC"}
+
+
+def plain_definition(text: str) -> str:
+    """A definition as a reader says it: the data contract's names in words.
+
+    The definitions are written against the contract (``source = idva_marac``,
+    ``referral_date in the quarter``), which the workbook keeps for the analyst; the report
+    says "source recorded as IDVA / MARAC" and "referral date in the quarter".
+    """
+    def words(name: str) -> str:
+        return name.split(".")[-1].replace("_", " ")
+
+    text = re.sub(r"\b([a-z]+(?:[._][a-z0-9]+)*) = ([a-z0-9_]+)\b",
+                  lambda m: f"{words(m.group(1))} recorded as {_VALUE_WORDS.get(m.group(2), words(m.group(2)))}",
+                  text)
+    return re.sub(r"\b[a-z]+(?:\.[a-z_]+)?(?:_[a-z0-9]+)+\b", lambda m: words(m.group(0)), text)
+
+
 def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
     """The return as self-contained HTML in the form's layout (for notebooks and reports).
 
@@ -1248,7 +1269,7 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
                 cls = " class=\"total\"" if any(c.total for c in cells.values()) else ""
                 vals = "".join(f"<td class=\"num\">{e(cells[k].text)}</td>" for k, _ in sec.columns)
                 parts.append(f"<tr{cls}><td>{e(code)}</td><td>{e(label)}</td>{vals}"
-                             f"<td class=\"def\">{e(definition)}</td></tr>")
+                             f"<td class=\"def\">{e(plain_definition(definition))}</td></tr>")
         else:
             parts.append(f"<table class=\"form\">{caption}<thead><tr><th>No.</th><th>Item</th><th class=\"num\">Value</th>"
                          "<th class=\"num\">Base (n)</th><th>Definition</th></tr></thead><tbody>")
@@ -1256,7 +1277,7 @@ def return_html(qr: QuarterlyReturn, *, full_page: bool = False) -> str:
                 cls = " class=\"total\"" if row.total else ""
                 parts.append(f"<tr{cls}><td>{e(row.code)}</td><td>{e(row.label)}</td>"
                              f"<td class=\"num\">{e(row.text)}</td><td class=\"num\">{e(row.n_text)}</td>"
-                             f"<td class=\"def\">{e(row.definition)}</td></tr>")
+                             f"<td class=\"def\">{e(plain_definition(row.definition))}</td></tr>")
         parts.append("</tbody></table>")
     parts.append("<ol class=\"notes\">" + "".join(f"<li>{e(n)}</li>" for n in qr.footnotes()) + "</ol>")
     parts.append("</section>")
