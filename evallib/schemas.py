@@ -861,9 +861,12 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
         for c in missing:
             problems.append(_problem(fname, c.name, "", "", "required column is missing",
                                      f"add the column {c.name} ({c.meaning})"))
-        if table.required and raw.empty:
+        # Only the referrals table must have rows: every other table hangs off it. An empty
+        # episodes table (nobody started yet) is a state a service can be in; the reports
+        # that need starters refuse it through their declared needs (evallib.notebook).
+        if table.name == "referrals" and raw.empty:
             problems.append(_problem(fname, "", "", "", f"the table {table.name} has a header but no rows",
-                                     f"export the {table.name} records again: the table is required"))
+                                     f"export the {table.name} records again: every report counts referrals"))
         parsed: dict[str, pd.Series] = {}
         for col in table.columns:
             if col.name not in raw.columns:

@@ -267,6 +267,10 @@ EXPORT_MESS = [
     V("blank-lines-only", raw(R, "\n\n  \n"), R, "no header row"),
     V("header-only-required", raw(R, "referral_id,person_id,referral_date,district,source,eligible\n"),
       R, "has a header but no rows"),
+    # An empty episodes table loads (nobody started yet is a real state), but the reports
+    # that count starters refuse it through their declared needs, before anything runs.
+    V("episodes-header-only", text(E, lambda t: t.splitlines()[0] + "\n"),
+      E, "the episodes table has no rows", "service_outputs"),
     V("police-header-only", raw(P, "offence_id,person_id,offence_date,da_related,outcome,outcome_date\n"),
       P, "the police table has no rows", "completers_vs_noncompleters"),
     V("police-missing", raw(P, None), P, "needs the police table", "none was supplied"),
