@@ -36,10 +36,10 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pandas and numpy are imported where used: the runner's worker
+    import pandas as pd  # processes import this module for its names and need neither
 
 try:  # POSIX: serialise concurrent writers of one results.json (notebooks run in parallel)
     import fcntl
@@ -110,6 +110,8 @@ def spreadsheet_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 
     Numeric columns are untouched (a number is never a formula).
     """
+    import pandas as pd
+
     out = df.copy()
     for c in out.columns:
         if not (pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_datetime64_any_dtype(out[c])):
@@ -223,6 +225,8 @@ class OutputFolder:
         (:func:`spreadsheet_safe_frame`). When the folder is not for publication the
         file is ``tables/NOT_FOR_PUBLICATION-<name>.csv``.
         """
+        import pandas as pd
+
         if name.endswith(".csv"):
             name = name[:-4]
         if not _NAME.match(name):
@@ -286,6 +290,9 @@ def json_safe(value: Any, _where: str = "results") -> Any:
     """
     if value is None or isinstance(value, (bool, str)):
         return value
+    import numpy as np
+    import pandas as pd
+
     if isinstance(value, (np.bool_,)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
