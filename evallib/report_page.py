@@ -10,7 +10,9 @@ here):
   caption, which scrolls sideways (with a shadow at the hidden edge) when the table is
   wider than the screen; report.css styles it;
 - a table too wide for a portrait A4 page at 8 pt, without breaking a word, is marked
-  ``evl-wide`` and printed on a landscape page of its own.
+  ``evl-wide`` and printed on a landscape page of its own;
+- a number with a hyphen or dash inside ("10-13", "2021-22", "18-24") is kept on one line
+  (browsers may break after such a hyphen; CSS has no other way to forbid it).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["finish_report", "add_contents", "wrap_tables", "min_table_width_em"]
+__all__ = ["finish_report", "add_contents", "wrap_tables", "min_table_width_em", "keep_numbers_whole"]
 
 _H2 = re.compile(r"<h2(?P<attrs>(?:\s[^>]*)?)>(?P<inner>.*?)</h2>", re.S | re.I)
 _TABLE = re.compile(r"<table\b.*?</table>", re.S | re.I)
@@ -117,6 +119,24 @@ def wrap_tables(page: str) -> str:
     return _TABLE.sub(wrap, page)
 
 
+_RANGE = re.compile(r"(?<![\w.-])\d[\d.,]*(?:[-\u2013]\d[\d.,]*)+")
+_PIECES = re.compile(r"(<(?:style|script)\b.*?</(?:style|script)>|<[^>]*>)", re.S | re.I)
+
+
+def keep_numbers_whole(page: str) -> str:
+    """Wrap each number with a hyphen or dash inside it in a no-wrap span (text unchanged).
+
+    Only text between tags is touched: never a tag, an attribute, a style sheet or a script.
+    """
+    def text(piece: str) -> str:
+        return _RANGE.sub(lambda m: f'<span class="evl-nowrap">{m.group(0)}</span>', piece)
+
+    start = page.find("<body")
+    head, body = (page[:start], page[start:]) if start >= 0 else ("", page)
+    parts = _PIECES.split(body)
+    return head + "".join(p if i % 2 else text(p) for i, p in enumerate(parts))
+
+
 def finish_report(page: str) -> str:
     """All of the above, for :func:`evallib.runner.render_html`."""
-    return add_contents(wrap_tables(page))
+    return keep_numbers_whole(add_contents(wrap_tables(page)))

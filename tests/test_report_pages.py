@@ -75,6 +75,14 @@ def test_tables_scroll_in_named_boxes_and_wide_ones_are_marked():
     assert '<div class="evl-scroll evl-wide" tabindex="0" role="group" aria-label="Table: By district">' in page
 
 
+def test_numbers_with_a_hyphen_are_kept_on_one_line():
+    from evallib.report_page import keep_numbers_whole
+
+    page = keep_numbers_whole('<head><style>i{a:1-2}</style></head><body><td title="1-2">10-13, -0.2</td></body>')
+    assert page == ('<head><style>i{a:1-2}</style></head><body><td title="1-2">'
+                    '<span class="evl-nowrap">10-13,</span> -0.2</td></body>')
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """The four reports, HTML and PDF: three for 2021-22, the quarterly return for 2022-23 Q1.
