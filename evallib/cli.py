@@ -380,7 +380,7 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
     import yaml
 
     from evallib.notebook import needs_problems, notebook_needs
-    from evallib.schemas import DataValidationError
+    from evallib.schemas import DataValidationError, read_dataset_yaml
     from evallib.snapshot import load_validated
 
     bad: set[tuple] = set()
@@ -390,7 +390,7 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
 
     for folder, area in dict.fromkeys(p for j in jobs for p in datasets(j)):
         try:
-            meta = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8")) or {}
+            meta = read_dataset_yaml(folder / "dataset.yaml") or {}
             data_area = str(meta.get("area", area)) if isinstance(meta, dict) else area
         except (OSError, UnicodeDecodeError, yaml.YAMLError):   # the loader names what is wrong
             data_area = area
@@ -494,8 +494,10 @@ def _dataset_area(folder: Path) -> str | None:
     """The area dataset.yaml names, if it can be read (the loader reports it otherwise)."""
     import yaml
 
+    from evallib.schemas import read_dataset_yaml
+
     try:
-        meta = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8"))
+        meta = read_dataset_yaml(folder / "dataset.yaml")
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return str(meta.get("area")) if isinstance(meta, dict) and meta.get("area") else None
@@ -525,9 +527,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if (folder / "dataset.yaml").is_file():
         import yaml
 
+        from evallib.schemas import read_dataset_yaml
+
         try:
-            existing = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError):
+            existing = read_dataset_yaml(folder / "dataset.yaml")
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
             existing = None
         if not (isinstance(existing, dict) and existing.get("synthetic")):
             raise _UserError(f"--out {args.out}: this folder holds a dataset that is not synthetic, and "

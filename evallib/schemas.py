@@ -683,6 +683,23 @@ META_HELP = {"area": "the area's name as listed by `evallib areas` (e.g. area: l
              "extract_date": "the date the case records were extracted, as YYYY-MM-DD (e.g. extract_date: 2024-06-30)"}
 
 
+class _MetaLoader(yaml.SafeLoader):
+    """YAML for dataset.yaml with dates kept as text: PyYAML turns ``2021-02-30`` into an
+    exception instead of a value, and the loader's own date check names the key and value."""
+
+
+_MetaLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+
+
+def read_dataset_yaml(path: Path) -> object:
+    """The contents of a ``dataset.yaml`` (any YAML value; dates as text).
+
+    Raises ``OSError``, ``UnicodeDecodeError`` or ``yaml.YAMLError``; never an error from
+    a value that only looks like a date.
+    """
+    return yaml.load(Path(path).read_bytes().decode("utf-8-sig"), Loader=_MetaLoader)  # noqa: S506 (a SafeLoader)
+
+
 def _read_meta(folder: Path, problems: list[dict]) -> DatasetMeta | None:
     """Read ``dataset.yaml``; every way it can be wrong is a problem row, never an exception."""
     path = folder / "dataset.yaml"
@@ -699,7 +716,7 @@ def _read_meta(folder: Path, problems: list[dict]) -> DatasetMeta | None:
                                  "dataset.yaml is not UTF-8 text", "save it as UTF-8 (any text editor can)"))
         return None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_MetaLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else ""

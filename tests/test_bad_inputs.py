@@ -316,6 +316,12 @@ DATASET_YAML = [
       "not a date"),
     V("extract-date-year-0024", raw("dataset.yaml", "area: leicestershire\nextract_date: 0024-06-30\n"),
       "'0024-06-30'", "outside 1990-2100"),
+    # Found by the fuzz test: PyYAML raised on a date that does not exist instead of reading it.
+    V("extract-date-impossible", raw("dataset.yaml", "area: leicestershire\nextract_date: 2021-02-30\n"),
+      "column extract_date, value '2021-02-30'", "not a date"),
+    V("police-extract-date-impossible", raw("dataset.yaml", "area: leicestershire\nextract_date: 2024-06-30\n"
+                                             "police_extract_date: 2024-13-01\n"),
+      "column police_extract_date, value '2024-13-01'", "not a date"),
     V("unknown-key", meta(Area="leicestershire"), "column Area: unknown key", "did you mean area"),
     V("unknown-area", meta(area="narnia"), "column area, value 'narnia'", "no area called 'narnia'"),
     V("synthetic-not-a-mapping", meta(synthetic="yes"), "column synthetic"),
