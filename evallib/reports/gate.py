@@ -347,8 +347,34 @@ def _shown(published: pd.Series, derived: Mapping[str, tuple[str, ...]], key: st
     return key in published.index and not pd.isna(published[key])
 
 
+class PublishedCounts:
+    """Rates and "x of y" from published counts, for any report object that has
+    ``count``, ``shown``, ``text`` and ``rule`` (a :class:`Publication`, the partner report)."""
+
+    def rate(self, num: str, den: str) -> dict[str, Any]:
+        """``num`` of ``den`` with its Wilson 95% interval, from published counts.
+
+        Returns ``{"count", "of", "rate", "ci_low", "ci_high"}``; a count is ``None``
+        when hidden, and the rate and limits are ``None`` when either count is hidden or
+        the denominator is zero.
+        """
+        x, n = self.count(num), self.count(den)
+        out = {"count": x, "of": n, "rate": None, "ci_low": None, "ci_high": None}
+        if x is not None and n is not None and n > 0:
+            x = min(x, n)  # rounding both parts independently could in principle cross
+            lo, hi = stats.proportion_ci(x, n)
+            out.update(rate=x / n, ci_low=lo, ci_high=hi)
+        return out
+
+    def x_of_y(self, num: str, den: str) -> str:
+        """``"12 of 40"`` or the symbol when either part is hidden."""
+        if not (self.shown(num) and self.shown(den)):
+            return self.rule.symbol
+        return f"{self.text(num)} of {self.text(den)}"
+
+
 @dataclass(frozen=True, eq=False)
-class Publication:
+class Publication(PublishedCounts):
     """What a report may publish: every count as published, and the statistics still allowed.
 
     Attributes
@@ -410,27 +436,6 @@ class Publication:
     def stat(self, key: str, default: Any = None) -> Any:
         """The statistic, or ``default`` when it is about a hidden count."""
         return self.gate.stats[key] if self.has_stat(key) else default
-
-    def rate(self, num: str, den: str) -> dict[str, Any]:
-        """``num`` of ``den`` with its Wilson 95% interval, from published counts.
-
-        Returns ``{"count", "of", "rate", "ci_low", "ci_high"}``; a count is ``None``
-        when hidden, and the rate and limits are ``None`` when either count is hidden or
-        the denominator is zero.
-        """
-        x, n = self.count(num), self.count(den)
-        out = {"count": x, "of": n, "rate": None, "ci_low": None, "ci_high": None}
-        if x is not None and n is not None and n > 0:
-            x = min(x, n)  # rounding both parts independently could in principle cross
-            lo, hi = stats.proportion_ci(x, n)
-            out.update(rate=x / n, ci_low=lo, ci_high=hi)
-        return out
-
-    def x_of_y(self, num: str, den: str) -> str:
-        """``"12 of 40"`` or the symbol when either part is hidden."""
-        if not (self.shown(num) and self.shown(den)):
-            return self.rule.symbol
-        return f"{self.text(num)} of {self.text(den)}"
 
     def table(self, name: str) -> SuppressedTable:
         """A table registered with :meth:`Gate.add_table`, as published (for layout code)."""

@@ -49,7 +49,7 @@ from evallib.outcomes.partners import (
     partner_frame,
 )
 from evallib.params import Period, parse_period
-from evallib.reports.gate import Gate
+from evallib.reports.gate import Gate, PublishedCounts
 from evallib.schemas import Dataset
 
 __all__ = [
@@ -360,7 +360,7 @@ class FigureWithAlt(NamedTuple):
 
 
 @dataclass(frozen=True, eq=False)
-class PartnerReport:
+class PartnerReport(PublishedCounts):
     """The counts of one PSS report, raw and published.
 
     Build it with :func:`build` (from a dataset) or :func:`from_partners` (from a frame
@@ -433,27 +433,6 @@ class PartnerReport:
         """The published count as text: ``1,234`` or the symbol."""
         v = self.count(key)
         return self.rule.symbol if v is None else f"{v:,}"
-
-    def rate(self, num: str, den: str) -> dict[str, Any]:
-        """``num`` of ``den`` with its Wilson 95% interval, from published counts.
-
-        Returns ``{"count", "of", "rate", "ci_low", "ci_high"}``; a count is ``None``
-        when hidden, and the rate and limits are ``None`` when either count is hidden or
-        the denominator is zero.
-        """
-        x, n = self.count(num), self.count(den)
-        out = {"count": x, "of": n, "rate": None, "ci_low": None, "ci_high": None}
-        if x is not None and n is not None and n > 0:
-            x = min(x, n)  # rounding both parts independently could in principle cross
-            lo, hi = stats.proportion_ci(x, n)
-            out.update(rate=x / n, ci_low=lo, ci_high=hi)
-        return out
-
-    def x_of_y(self, num: str, den: str) -> str:
-        """``"12 of 40"`` or the symbol when either part is hidden."""
-        if not (self.shown(num) and self.shown(den)):
-            return self.rule.symbol
-        return f"{self.text(num)} of {self.text(den)}"
 
     def pct_ci(self, num: str, den: str) -> str:
         """``"30% (18% to 46%)"``; the symbol if hidden; ``[z]`` for a percentage of none."""
