@@ -9,59 +9,15 @@ docs/disclosure.md).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import linprog
 
 from evallib.disclosure import DisclosureRule
 from evallib.reports.gate import Gate, check_shared
+from tests.lp_audit import possible_values
 
 ON = DisclosureRule(threshold=5)
-
-
-def possible_values(record: dict) -> dict[str, float]:
-    """For each hidden count of a gate record: how many whole values it can still take."""
-    counts = record["counts"]
-    unknown = [k for k, v in counts.items() if v is None] + list(record["latent"])
-    unknown = list(dict.fromkeys(unknown))
-    col = {k: i for i, k in enumerate(unknown)}
-
-    def linear(terms):
-        row, rhs = np.zeros(len(unknown)), 0.0
-        for k, sign in terms:
-            if k in col:
-                row[col[k]] += sign
-            else:
-                rhs -= sign * counts[k]
-        return row, rhs
-
-    a_eq, b_eq, a_ub, b_ub = [], [], [], []
-    for s in record["sums"]:
-        row, rhs = linear([(s["total"], -1.0), *[(m, 1.0) for m in s["members"]]])
-        if row.any():
-            a_eq.append(row)
-            b_eq.append(rhs)
-    for part, whole in record["at_most"]:
-        row, rhs = linear([(part, 1.0), (whole, -1.0)])
-        if row.any():
-            a_ub.append(row)
-            b_ub.append(rhs)
-    lp = {"A_eq": np.array(a_eq) if a_eq else None, "b_eq": np.array(b_eq) if b_eq else None,
-          "A_ub": np.array(a_ub) if a_ub else None, "b_ub": np.array(b_ub) if b_ub else None,
-          "bounds": (0, None), "method": "highs"}
-    out = {}
-    for k in unknown:
-        if k in record["latent"]:
-            continue
-        goal = np.zeros(len(unknown))
-        goal[col[k]] = 1.0
-        lo, hi = linprog(goal, **lp), linprog(-goal, **lp)
-        assert lo.status == 0, lo.message
-        out[k] = math.inf if hi.status == 3 else math.floor(-hi.fun + 1e-6) - math.ceil(lo.fun - 1e-6) + 1
-    return out
 
 
 def flow_gate(rule: DisclosureRule, completers: int, non_completers: int, set_aside: int = 0) -> Gate:

@@ -17,7 +17,7 @@ from evallib import stats
 from evallib.params import ParamsError, load_suite, parse_period
 from evallib.reports import evaluation, pooled
 from evallib.synthetic.demo import write_demo
-from tests.test_disclosure_gate import possible_values
+from tests.lp_audit import possible_values
 
 REPO = Path(__file__).resolve().parents[1]
 AREAS = ["leicestershire", "nottinghamshire", "derbyshire"]

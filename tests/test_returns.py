@@ -414,7 +414,7 @@ def test_suppression_on_hides_small_counts(ds, tmp_path):
     assert got["referrals.valid"] == "[c]"          # 7, hidden so that invalid (2) cannot be worked out
     # total 9 hidden too: shown beside the shown sources it would leave invalid (2) fewer than 5 possible values
     assert got["referrals.total"] == "[c]"
-    from tests.test_disclosure_gate import possible_values
+    from tests.lp_audit import possible_values
 
     assert all(v >= 5 for v in possible_values(qr.disclosure).values())
     assert got["referrals.source.adult_social_care"] == 0     # zeros are shown
@@ -450,7 +450,7 @@ def test_suppression_keeps_large_counts(tmp_path):
     # The referral block holds five counts of 1 or 2 around 15 self-referrals: each must keep at
     # least 5 possible values (docs/disclosure.md), which zeros as complements cannot give, so the
     # block's large counts are hidden with them here. Nothing hidden can be narrowed further:
-    from tests.test_disclosure_gate import possible_values
+    from tests.lp_audit import possible_values
 
     assert all(v >= 5 for v in possible_values(qr.disclosure).values())
     assert all(not (r.unit == "count" and r.status == "shown" and 1 <= r.value <= 4) for _, r in qr.rows())
