@@ -130,17 +130,22 @@ class Gate:
                 raise KeyError(f"{self.report}: count {k!r} is not registered")
         self.sections.setdefault(self.section, set()).update(keys)
 
-    def add(self, key: str, value: int, *, about: Iterable[str] = (), priority: int = 0) -> str:
-        """Register a published count (a whole number of people, partners or events)."""
+    def _new_key(self, key: str, about: Iterable[str], what: str) -> tuple[str, ...]:
+        """Check that ``key`` is new and every count it is ``about`` is registered."""
         if key in self.values or key in self.stats:
             raise KeyError(f"{self.report}: {key!r} registered twice")
-        v = int(value)
-        if v != value or v < 0:
-            raise ValueError(f"{self.report}: count {key!r} must be a non-negative whole number, got {value!r}")
         about = tuple(about)
         missing = [k for k in about if k not in self.values and k not in self.derived]
         if missing:
-            raise KeyError(f"{self.report}: count {key!r} is about unregistered counts {missing}")
+            raise KeyError(f"{self.report}: {what} {key!r} is about unregistered counts {missing}")
+        return about
+
+    def add(self, key: str, value: int, *, about: Iterable[str] = (), priority: int = 0) -> str:
+        """Register a published count (a whole number of people, partners or events)."""
+        about = self._new_key(key, about, "count")
+        v = int(value)
+        if v != value or v < 0:
+            raise ValueError(f"{self.report}: count {key!r} must be a non-negative whole number, got {value!r}")
         self.values[key] = v
         if priority:
             self.priorities[key] = int(priority)
@@ -200,12 +205,7 @@ class Gate:
     def stat(self, key: str, value: Any, *, about: Iterable[str]) -> str:
         """Register a statistic (rate, p-value, ratio, SMD, mean, curve): published only if every
         count in ``about`` is shown. ``value`` may be any object (a number, a dict, a frame)."""
-        if key in self.values or key in self.stats:
-            raise KeyError(f"{self.report}: {key!r} registered twice")
-        about = tuple(about)
-        missing = [k for k in about if k not in self.values and k not in self.derived]
-        if missing:
-            raise KeyError(f"{self.report}: statistic {key!r} is about unregistered counts {missing}")
+        about = self._new_key(key, about, "statistic")
         self.stats[key] = value
         self.abouts[key] = about
         return key
