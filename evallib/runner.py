@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
@@ -67,6 +68,7 @@ except ImportError:  # pragma: no cover - Windows: no lock
     fcntl = None
 
 from evallib import __version__, incremental
+from evallib.browser import Chromium, print_pdf, screenshot
 from evallib.outputs import INTERNAL, RESERVED_NAMES, report_dir
 from evallib.params import (
     ParamsError,
@@ -740,7 +742,8 @@ def execute(
         a fresh Python process (``python -m evallib.runner``) with its own kernel and
         working directory, so parallel jobs share no state.
     formats : sequence of {"html", "pdf"}
-        HTML is always made; ``"pdf"`` also prints it to A4 PDF with Chromium.
+        HTML is always made; ``"pdf"`` also prints it to A4 PDF with Chromium: one
+        browser, started for the run and closed after it, prints every report.
     progress : bool
         Show a progress bar (on standard error).
     timeout : int, optional
@@ -801,6 +804,7 @@ def execute(
         work = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=_work_dir(roots[0])))
         stack.callback(_remove_if_empty, work.parent)  # callbacks run last first
         stack.callback(shutil.rmtree, work, ignore_errors=True)
+        browser = stack.enter_context(_run_browser(chromium)).endpoint if chromium else None
         staging = {i: _new_staging(jobs[i]) for i in todo}
 
         workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
@@ -816,7 +820,7 @@ def execute(
         with pool_cm as pool:
             # Workers on a cluster cannot share this process's lock: it stays held here.
             fds = locks if executor == "local" else ()
-            futures = {pool.submit(_run_in_subprocess, jobs[i].staged(staging[i]), chromium, timeout,
+            futures = {pool.submit(_run_in_subprocess, jobs[i].staged(staging[i]), browser, timeout,
                                    work / str(i), fds): i
                        for i in todo}
             try:
@@ -991,9 +995,12 @@ def _job_from_dict(d: Mapping[str, Any]) -> Job:
                parameters=dict(d["parameters"]))
 
 
-def _run_in_subprocess(job: Job, chromium: str | None, timeout: int | None,
+def _run_in_subprocess(job: Job, browser: str | None, timeout: int | None,
                        work: Path, keep_fds: Sequence[int] = ()) -> JobResult:
     """Run one job in a fresh ``python -m evallib.runner`` process and read its result.
+
+    ``browser``: the DevTools endpoint of the run's Chromium, which prints the PDF
+    (:func:`_run_browser`); ``None`` for HTML only.
 
     A subprocess (rather than a process pool) needs nothing from the caller's
     ``__main__`` and survives a kernel that takes its process down; whatever the
@@ -1002,7 +1009,7 @@ def _run_in_subprocess(job: Job, chromium: str | None, timeout: int | None,
     start = time.monotonic()
     work.mkdir(parents=True, exist_ok=True)
     spec, answer, log = work / "job.json", work / "result.json", work / "worker.log"
-    spec.write_text(json.dumps({"job": _job_to_dict(job), "chromium": chromium,
+    spec.write_text(json.dumps({"job": _job_to_dict(job), "browser": browser,
                                 "timeout": timeout, "work": str(work)}), encoding="utf-8")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(repo_root()), *filter(None, [env.get("PYTHONPATH")])])
@@ -1036,7 +1043,7 @@ def _worker_main(argv: Sequence[str]) -> int:
     skip_iri_format_checks()
     spec_path, answer_path = map(Path, argv)
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    result = _run_job(_job_from_dict(spec["job"]), spec["chromium"], spec["timeout"],
+    result = _run_job(_job_from_dict(spec["job"]), spec["browser"], spec["timeout"],
                       Path(spec["work"]) if spec.get("work") else None)
     answer_path.write_text(json.dumps({
         "ok": result.ok, "seconds": result.seconds, "stage": result.stage,
@@ -1091,7 +1098,7 @@ def _source_cell_number(notebook: Path, cell_index: int) -> int | None:
     return cell_index if cell_index > injected_at else cell_index + 1
 
 
-def _run_job(job: Job, chromium: str | None, timeout: int | None, work: Path | None = None) -> JobResult:
+def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | None = None) -> JobResult:
     """Execute one notebook, then render it. Runs in the worker process.
 
     The kernel's files (its kernelspec and connection file) go in ``work``, inside the
@@ -1128,11 +1135,11 @@ def _run_job(job: Job, chromium: str | None, timeout: int | None, work: Path | N
         try:
             result.stage = "html"
             result.outputs["html"] = render_html(job.executed_path, job.html_path)
-            if chromium:
+            if browser:
                 result.stage = "pdf"
-                result.outputs["pdf"] = html_to_pdf(job.html_path, job.pdf_path, chromium=chromium)
+                result.outputs["pdf"] = html_to_pdf(job.html_path, job.pdf_path, browser=browser)
                 result.stage = "screenshots"
-                result.outputs.update(first_page_images(job.html_path, job.pdf_path, chromium=chromium))
+                result.outputs.update(first_page_images(job.html_path, job.pdf_path, browser=browser))
             result.ok, result.stage = True, ""
         except Exception as exc:
             result.ename, result.evalue = type(exc).__name__, str(exc)
@@ -1282,71 +1289,68 @@ def find_chromium() -> str:
     )
 
 
+@contextlib.contextmanager
+def _run_browser(chromium: str) -> Iterator[Chromium]:
+    """One Chromium for the whole run (:class:`evallib.browser.Chromium`); the workers
+    print through its DevTools endpoint. Closed when the run ends, also on Ctrl-C or
+    an error."""
+    try:
+        browser = Chromium(chromium)
+    except RuntimeError as exc:
+        raise RunnerError(f"{exc}\nPDF reports need a working Chromium: fix it, set EVALLIB_CHROMIUM "
+                          "to another, or run with --format html.") from None
+    with browser:
+        yield browser
+
+
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,
-                chromium: str | None = None, timeout: float = 180) -> Path:
+                chromium: str | None = None, timeout: float = 180, browser: str | None = None) -> Path:
     """Print an HTML report to an A4 PDF with headless Chromium.
 
     Page size, margins, page numbers ("Page 2 of 9") and the running title come from
     the report's print CSS (CSS page-margin boxes, Chromium 131 or later); Chromium's
-    own header and footer, which would show the file's path, are turned off. A
-    throw-away profile folder keeps parallel prints apart and leaves nothing behind.
+    own header and footer, which would show the file's path, are turned off. Each print
+    has a fresh browser context, so nothing passes between reports.
+
+    ``browser`` is the DevTools endpoint of a running Chromium (a run's, see
+    :func:`execute`); without one, or when it cannot be reached, this process starts
+    its own ``chromium`` (default :func:`find_chromium`) once and keeps it for later
+    prints (:mod:`evallib.browser`).
 
     Raises
     ------
     ChromiumNotFoundError
         If no browser is found.
     RuntimeError
-        If Chromium does not produce the PDF; the message has its last error lines.
+        If Chromium does not produce the PDF, with its error; or takes over ``timeout`` s.
     """
     exe = chromium or find_chromium()
     html_path = Path(html_path).resolve()
     target = Path(pdf_path).resolve() if pdf_path else html_path.with_suffix(".pdf")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="evallib-chromium-") as profile:
-        cmd = [
-            exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-extensions",
-            "--disable-dev-shm-usage", "--mute-audio", f"--user-data-dir={profile}",
-            "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
-            f"--print-to-pdf={target}", html_path.as_uri(),
-        ]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError(f"Chromium took over {timeout:.0f}s to print {html_path}") from None
-    if proc.returncode != 0 or not target.exists() or target.stat().st_size == 0:
-        noise = ("dbus", "Fontconfig", "DevTools listening", "bytes written")
-        errors = [ln for ln in (proc.stderr or "").splitlines() if ln.strip() and not any(n in ln for n in noise)]
-        raise RuntimeError(
-            f"Chromium ({exe}) did not print {html_path} to PDF (exit code {proc.returncode}):\n"
-            + "\n".join(errors[-10:])
-        )
-    return target
+    return print_pdf(html_path, target, chromium=exe, endpoint=browser, timeout=timeout)
 
 
 def first_page_images(html_path: str | Path, pdf_path: str | Path | None = None, *,
-                      chromium: str | None = None, timeout: float = 120) -> dict[str, Path]:
+                      chromium: str | None = None, timeout: float = 120,
+                      browser: str | None = None) -> dict[str, Path]:
     """Pictures of a report's first page, so a reviewer can look without running anything.
 
-    ``<name>.png``: the HTML's first screen (1000 x 1400 pixels), by headless Chromium.
-    ``<name>.pdf.png``: the PDF's first page, by ``pdftoppm`` (Debian's poppler-utils),
-    when both the PDF and the tool are there. Returns the images made.
+    ``<name>.png``: the HTML's first screen (1000 x 1400 pixels), by headless Chromium
+    (``browser`` and ``chromium`` as for :func:`html_to_pdf`); left out, with a warning,
+    if Chromium cannot make it. ``<name>.pdf.png``: the PDF's first page, by
+    ``pdftoppm`` (Debian's poppler-utils), when both the PDF and the tool are there.
+    Returns the images made.
     """
     exe = chromium or find_chromium()
     html_path = Path(html_path).resolve()
     made: dict[str, Path] = {}
-    shot = html_path.with_suffix(".png")
-    with tempfile.TemporaryDirectory(prefix="evallib-chromium-") as profile:
-        subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1000,1400",
-                        f"--screenshot={shot}", html_path.as_uri()],
-                       capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
-    if shot.exists():
-        made["png"] = shot
+    try:
+        made["png"] = screenshot(html_path, html_path.with_suffix(".png"), chromium=exe,
+                                 endpoint=browser, timeout=timeout)
+    except RuntimeError as exc:  # a picture for reviewers: its lack must not fail the report
+        warnings.warn(str(exc), RuntimeWarning, stacklevel=2)
     pdftoppm = shutil.which("pdftoppm")
     if pdf_path and Path(pdf_path).exists() and pdftoppm:
         stem = Path(pdf_path).with_suffix(".pdf")  # pdftoppm adds .png itself with -singlefile
