@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -304,7 +305,7 @@ def _on_page(html: Path, executable: str, endpoint: str | None, timeout: float, 
 
 
 def print_pdf(html: str | Path, pdf: str | Path, *, chromium: str, endpoint: str | None = None,
-              timeout: float = 180) -> Path:
+              timeout: float = 180, picture: str | Path | None = None) -> Path:
     """Print ``html`` to ``pdf`` as Chromium's ``--print-to-pdf --no-pdf-header-footer`` does.
 
     Page size and margins come from the page's ``@page`` CSS (A4, landscape pages
@@ -319,6 +320,9 @@ def print_pdf(html: str | Path, pdf: str | Path, *, chromium: str, endpoint: str
         The program to start when no browser is reachable at ``endpoint``.
     endpoint : str, optional
         The run's browser (:attr:`Chromium.endpoint`).
+    picture : path, optional
+        Also save the first screen here, as :func:`screenshot` does, from the same page
+        (the page is loaded once); if that fails, a warning says why.
 
     Raises
     ------
@@ -326,9 +330,18 @@ def print_pdf(html: str | Path, pdf: str | Path, *, chromium: str, endpoint: str
         If the page cannot be loaded or printed, or printing takes over ``timeout`` s.
     """
     html, target = Path(html).resolve(), Path(pdf).resolve()
-    _on_page(html, chromium, endpoint, timeout, "print {} to PDF", lambda page: page.pdf(
-        path=str(target), prefer_css_page_size=True, print_background=True,
-        display_header_footer=False, tagged=True))
+
+    def act(page: Any) -> None:
+        page.pdf(path=str(target), prefer_css_page_size=True, print_background=True,
+                 display_header_footer=False, tagged=True)
+        if picture is not None:
+            try:
+                page.screenshot(path=str(picture))
+            except Exception as exc:  # a picture for reviewers: its lack must not fail the PDF
+                warnings.warn(f"Chromium did not take a picture of {html}: {exc}", RuntimeWarning,
+                              stacklevel=1)
+
+    _on_page(html, chromium, endpoint, timeout, "print {} to PDF", act)
     if not target.exists() or target.stat().st_size == 0:
         raise RuntimeError(f"Chromium ({chromium}) wrote no PDF for {html}")
     return target

@@ -86,7 +86,7 @@ from evallib.report_page import finish_report
 
 __all__ = [
     "Job", "JobResult", "RunReport", "plan", "execute", "write_index",
-    "render_html", "html_to_pdf", "find_chromium", "notebook_parameters",
+    "render_html", "html_to_pdf", "print_report", "find_chromium", "notebook_parameters",
     "notebooks_dir", "repo_root", "available_notebooks", "resolve_notebook",
     "RunnerError", "NotebookNotFoundError", "NotebookParameterError", "ChromiumNotFoundError",
     "REQUIRED_PARAMETERS", "OPTIONAL_PARAMETERS", "SUITE_PARAMETERS", "FORMATS", "first_page_images",
@@ -1137,9 +1137,7 @@ def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | No
             result.outputs["html"] = render_html(job.executed_path, job.html_path)
             if browser:
                 result.stage = "pdf"
-                result.outputs["pdf"] = html_to_pdf(job.html_path, job.pdf_path, browser=browser)
-                result.stage = "screenshots"
-                result.outputs.update(first_page_images(job.html_path, job.pdf_path, browser=browser))
+                result.outputs.update(print_report(job.html_path, job.pdf_path, browser=browser))
             result.ok, result.stage = True, ""
         except Exception as exc:
             result.ename, result.evalue = type(exc).__name__, str(exc)
@@ -1324,12 +1322,35 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,
     RuntimeError
         If Chromium does not produce the PDF, with its error; or takes over ``timeout`` s.
     """
+    return _print(html_path, pdf_path, chromium, timeout, browser, picture=False)["pdf"]
+
+
+def print_report(html_path: str | Path, pdf_path: str | Path | None = None, *,
+                 chromium: str | None = None, timeout: float = 180,
+                 browser: str | None = None) -> dict[str, Path]:
+    """:func:`html_to_pdf` and :func:`first_page_images` from one load of the page.
+
+    Returns ``{"pdf": ..., "png": ..., "pdf_png": ...}`` (the pictures made); raises
+    as :func:`html_to_pdf` does.
+    """
+    return _print(html_path, pdf_path, chromium, timeout, browser, picture=True)
+
+
+def _print(html_path: str | Path, pdf_path: str | Path | None, chromium: str | None, timeout: float,
+           browser: str | None, picture: bool) -> dict[str, Path]:
     exe = chromium or find_chromium()
     html_path = Path(html_path).resolve()
     target = Path(pdf_path).resolve() if pdf_path else html_path.with_suffix(".pdf")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    return print_pdf(html_path, target, chromium=exe, endpoint=browser, timeout=timeout)
+    shot = html_path.with_suffix(".png")
+    made = {"pdf": print_pdf(html_path, target, chromium=exe, endpoint=browser, timeout=timeout,
+                             picture=shot if picture else None)}
+    if picture:
+        if shot.exists():
+            made["png"] = shot
+        made.update(_pdf_picture(target, timeout))
+    return made
 
 
 def first_page_images(html_path: str | Path, pdf_path: str | Path | None = None, *,
@@ -1351,14 +1372,20 @@ def first_page_images(html_path: str | Path, pdf_path: str | Path | None = None,
                                  endpoint=browser, timeout=timeout)
     except RuntimeError as exc:  # a picture for reviewers: its lack must not fail the report
         warnings.warn(str(exc), RuntimeWarning, stacklevel=2)
-    pdftoppm = shutil.which("pdftoppm")
-    if pdf_path and Path(pdf_path).exists() and pdftoppm:
-        stem = Path(pdf_path).with_suffix(".pdf")  # pdftoppm adds .png itself with -singlefile
-        subprocess.run([pdftoppm, "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf_path), str(stem)],
-                       capture_output=True, timeout=timeout, check=False)
-        if Path(f"{stem}.png").exists():
-            made["pdf_png"] = Path(f"{stem}.png")
+    if pdf_path:
+        made.update(_pdf_picture(Path(pdf_path), timeout))
     return made
+
+
+def _pdf_picture(pdf_path: Path, timeout: float) -> dict[str, Path]:
+    """``<name>.pdf.png``, the PDF's first page, when ``pdftoppm`` is installed."""
+    pdftoppm = shutil.which("pdftoppm")
+    if not (pdf_path.exists() and pdftoppm):
+        return {}
+    stem = pdf_path.with_suffix(".pdf")  # pdftoppm adds .png itself with -singlefile
+    subprocess.run([pdftoppm, "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf_path), str(stem)],
+                   capture_output=True, timeout=timeout, check=False)
+    return {"pdf_png": Path(f"{stem}.png")} if Path(f"{stem}.png").exists() else {}
 
 
 # --------------------------------------------------------------------------- index

@@ -17,7 +17,13 @@ import pypdf
 import pytest
 
 from evallib import browser, runner
-from evallib.runner import ChromiumNotFoundError, find_chromium, first_page_images, html_to_pdf
+from evallib.runner import (
+    ChromiumNotFoundError,
+    find_chromium,
+    first_page_images,
+    html_to_pdf,
+    print_report,
+)
 
 PAGE = """<!doctype html><html lang="en"><head><title>Running title</title><style>
 @page { size: A4; margin: 20mm;
@@ -72,12 +78,18 @@ def test_one_browser_prints_every_report_each_on_a_fresh_page(html, tmp_path):
         assert chrome.endpoint.startswith("ws://127.0.0.1:")
         pdfs = [html_to_pdf(html, tmp_path / f"r{i}.pdf", browser=chrome.endpoint) for i in range(3)]
         images = first_page_images(html, pdfs[0], browser=chrome.endpoint)
+        picture = images["png"].read_bytes()
+        images["png"].unlink()
+        report = print_report(html, tmp_path / "one-load.pdf", browser=chrome.endpoint)
+        assert sorted(report) == ["pdf", "pdf_png", "png"]     # PDF and pictures from one page load
+        assert report["png"].read_bytes() == picture            # the same picture as a fresh page's
+        pdfs.append(report["pdf"])
         session = browser._session()
         assert session.own is None and session.endpoint == chrome.endpoint   # no browser of its own
         assert session.browser.contexts == [session.browser.contexts[0]]     # each print's context closed
         for pdf in pdfs:
             text = pages_text(pdf)
-            assert len(text) == 2
+            assert len(text) == 2, pdf
             assert "Page 1 of 2" in text[0] and "Page 2 of 2" in text[1]
             assert "Running title" in text[1] and "Running title" not in text[0].replace("Report", "")
             assert "FRESH PAGE" in text[0] and "LEAKED" not in text[0]
