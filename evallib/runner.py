@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import html as html_lib
 import json
 import os
@@ -638,6 +639,8 @@ class JobResult:
     traceback: str = ""
     #: The report on disk was made from exactly these inputs, so it was not made again.
     reused: bool = False
+    #: The worker process that made it (one serves many jobs in a run).
+    worker_pid: int | None = None
 
     @property
     def executed(self) -> Path:
@@ -724,7 +727,7 @@ def execute(
     executor: str = "local",
     scheduler: str | None = None,
 ) -> RunReport:
-    """Run the jobs, each in its own process, and put each finished report in place.
+    """Run the jobs in worker processes and put each finished report in place.
 
     Each report is built in a staging folder beside its own (``<period>/.staging-...``)
     and moved into place only when complete (:func:`_publish`), so a failed, stopped or
@@ -738,9 +741,10 @@ def execute(
     jobs : sequence of Job
         From :func:`plan`.
     n_jobs : int
-        Notebooks run at the same time; ``0`` or less means one per CPU. Each runs in
-        a fresh Python process (``python -m evallib.runner``) with its own kernel and
-        working directory, so parallel jobs share no state.
+        Notebooks run at the same time; ``0`` or less means one per CPU: that many
+        worker processes (:class:`evallib.workers.WorkerPool`), each kept for the run
+        and running one notebook at a time, each notebook in a kernel of its own, so
+        jobs share no state.
     formats : sequence of {"html", "pdf"}
         HTML is always made; ``"pdf"`` also prints it to A4 PDF with Chromium: one
         browser, started for the run and closed after it, prints every report.
@@ -816,13 +820,21 @@ def execute(
 
             pool_cm = dask_pool(scheduler, workers)
         else:
+            from evallib.workers import WorkerPool
+
             pool_cm = ThreadPoolExecutor(max_workers=workers)
+            # n_jobs long-lived worker processes, holding the lock while any of them runs
+            serving = WorkerPool(work, keep_fds=locks)
+            stack.callback(serving.close)
         with pool_cm as pool:
-            # Workers on a cluster cannot share this process's lock: it stays held here.
-            fds = locks if executor == "local" else ()
-            futures = {pool.submit(_run_in_subprocess, jobs[i].staged(staging[i]), browser, timeout,
-                                   work / str(i), fds): i
-                       for i in todo}
+            if executor == "dask":  # workers on a cluster cannot share this process's lock
+                futures = {pool.submit(_run_in_subprocess, jobs[i].staged(staging[i]), browser, timeout,
+                                       work / str(i)): i
+                           for i in todo}
+            else:  # a worker warms a kernel for its next job only when one may follow
+                futures = {pool.submit(serving.run, jobs[i].staged(staging[i]), browser, timeout,
+                                       work / str(i), n < len(todo) - workers): i
+                           for n, i in enumerate(todo)}
             try:
                 for fut in pool.as_completed(futures) if executor == "dask" else as_completed(futures):
                     i = futures[fut]
@@ -839,6 +851,8 @@ def execute(
             except BaseException:
                 for fut in futures:
                     fut.cancel()
+                if executor == "local":
+                    serving.close(kill=True)  # stopped: the workers end their kernels and exit
                 raise
             finally:
                 bar.close()
@@ -1002,9 +1016,10 @@ def _run_in_subprocess(job: Job, browser: str | None, timeout: int | None,
     ``browser``: the DevTools endpoint of the run's Chromium, which prints the PDF
     (:func:`_run_browser`); ``None`` for HTML only.
 
-    A subprocess (rather than a process pool) needs nothing from the caller's
-    ``__main__`` and survives a kernel that takes its process down; whatever the
-    worker prints is kept and shown if it dies without a result.
+    Used for a job on a Dask cluster (a local run reuses its worker processes instead,
+    :class:`evallib.workers.WorkerPool`). A subprocess (rather than a process pool)
+    needs nothing from the caller's ``__main__`` and survives a kernel that takes its
+    process down; whatever the worker prints is kept and shown if it dies without a result.
     """
     start = time.monotonic()
     work.mkdir(parents=True, exist_ok=True)
@@ -1018,16 +1033,30 @@ def _run_in_subprocess(job: Job, browser: str | None, timeout: int | None,
                               stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
                               env=env, cwd=str(job.notebook.parent), pass_fds=tuple(keep_fds))
     if answer.exists():
-        d = json.loads(answer.read_text(encoding="utf-8"))
-        return JobResult(job, ok=d["ok"], seconds=d["seconds"],
-                         outputs={k: Path(v) for k, v in d["outputs"].items()}, stage=d["stage"],
-                         cell=d["cell"], cell_source=d["cell_source"], ename=d["ename"],
-                         evalue=d["evalue"], traceback=d["traceback"])
+        return _read_result(job, answer)
     tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
     return JobResult(job, ok=False, seconds=time.monotonic() - start, stage="execute",
                      ename="WorkerError",
                      evalue=f"the process running the notebook stopped (exit code {proc.returncode})"
                      + (":\n" + "\n".join(tail) if tail else ""))
+
+
+def _write_result(result: JobResult, path: Path) -> None:
+    """A worker's answer for one job, for :func:`_read_result` in the run's process."""
+    path.write_text(json.dumps({
+        "ok": result.ok, "seconds": result.seconds, "stage": result.stage,
+        "outputs": {k: str(v) for k, v in result.outputs.items()}, "cell": result.cell,
+        "cell_source": result.cell_source, "ename": result.ename, "evalue": result.evalue,
+        "traceback": result.traceback, "pid": os.getpid(),
+    }), encoding="utf-8")
+
+
+def _read_result(job: Job, path: Path) -> JobResult:
+    d = json.loads(path.read_text(encoding="utf-8"))
+    return JobResult(job, ok=d["ok"], seconds=d["seconds"],
+                     outputs={k: Path(v) for k, v in d["outputs"].items()}, stage=d["stage"],
+                     cell=d["cell"], cell_source=d["cell_source"], ename=d["ename"],
+                     evalue=d["evalue"], traceback=d["traceback"], worker_pid=d.get("pid"))
 
 
 def skip_iri_format_checks() -> None:
@@ -1039,18 +1068,13 @@ def skip_iri_format_checks() -> None:
 
 
 def _worker_main(argv: Sequence[str]) -> int:
-    """Entry point of the worker process: ``python -m evallib.runner JOB.json RESULT.json``."""
+    """Entry point of a one-job worker process: ``python -m evallib.runner JOB.json RESULT.json``."""
     skip_iri_format_checks()
     spec_path, answer_path = map(Path, argv)
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     result = _run_job(_job_from_dict(spec["job"]), spec["browser"], spec["timeout"],
                       Path(spec["work"]) if spec.get("work") else None)
-    answer_path.write_text(json.dumps({
-        "ok": result.ok, "seconds": result.seconds, "stage": result.stage,
-        "outputs": {k: str(v) for k, v in result.outputs.items()}, "cell": result.cell,
-        "cell_source": result.cell_source, "ename": result.ename, "evalue": result.evalue,
-        "traceback": result.traceback,
-    }), encoding="utf-8")
+    _write_result(result, answer_path)
     return 0
 
 
@@ -1098,30 +1122,69 @@ def _source_cell_number(notebook: Path, cell_index: int) -> int | None:
     return cell_index if cell_index > injected_at else cell_index + 1
 
 
-def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | None = None) -> JobResult:
-    """Execute one notebook, then render it. Runs in the worker process.
+def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | None = None, *,
+             kernels: Any = None, warm_next: bool = False) -> JobResult:
+    """Execute one notebook, then render it. Runs in a worker process.
 
-    The kernel's files (its kernelspec and connection file) go in ``work``, inside the
-    output folder's work folder, so a killed run leaves nothing in the user's Jupyter
-    folders and the next run removes what is left.
+    ``kernels`` (:class:`evallib.workers.Kernels`) is the worker's: the notebook runs in
+    its warm kernel, and with ``warm_next`` the kernel for the worker's next job is
+    started now. Without it (a one-job worker) the kernel's files (its kernelspec and
+    connection file) go in ``work``, inside the output folder's work folder, so a
+    killed run leaves nothing in the user's Jupyter folders and the next run removes
+    what is left. Either way the kernel runs this one notebook and is shut down.
     """
+    from evallib.workers import Kernels
+
+    start = time.monotonic()
+    own = kernels is None
+    if own:
+        home = Path(tempfile.mkdtemp(prefix="evallib-kernel-", dir=work))
+        kernels = Kernels(home)
+    km = None
+    try:
+        km = kernels.take(job.notebook.parent)
+        if warm_next:
+            kernels.warm(job.notebook.parent)
+        result = _execute(job, km, kernels.kernel_name, timeout)
+        kernels.release(km)
+        km = None
+        if result.ok:
+            result.ok = False
+            try:
+                result.stage = "html"
+                result.outputs["html"] = render_html(job.executed_path, job.html_path)
+                if browser:
+                    result.stage = "pdf"
+                    result.outputs.update(print_report(job.html_path, job.pdf_path, browser=browser))
+                result.ok, result.stage = True, ""
+            except Exception as exc:
+                result.ename, result.evalue = type(exc).__name__, str(exc)
+    finally:
+        if km is not None:
+            kernels.release(km)
+        if own:
+            kernels.close()
+            shutil.rmtree(home, ignore_errors=True)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _execute(job: Job, km: Any, kernel_name: str, timeout: int | None) -> JobResult:
+    """Run the notebook with papermill in the started kernel ``km`` (nbclient uses a
+    kernel it is given and leaves it running: :meth:`Kernels.release` ends it)."""
     import logging
 
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
-    start = time.monotonic()
-    kernel_home = tempfile.TemporaryDirectory(prefix="evallib-kernel-", dir=work)
-    kernel = _ensure_kernel(Path(kernel_home.name))
-    os.environ["JUPYTER_RUNTIME_DIR"] = kernel_home.name
     job.out_dir.mkdir(parents=True, exist_ok=True)
     result = JobResult(job, ok=False, stage="execute")
     try:
         papermill.execute_notebook(
             str(job.notebook), str(job.executed_path), parameters=job.parameters,
-            kernel_name=kernel, progress_bar=False, log_output=False,
-            cwd=str(job.notebook.parent), execution_timeout=timeout,
+            kernel_name=kernel_name, progress_bar=False, log_output=False,
+            cwd=str(job.notebook.parent), execution_timeout=timeout, km=km,
         )
     except PapermillExecutionError as exc:
         result.cell = _source_cell_number(job.notebook, exc.cell_index)
@@ -1132,18 +1195,7 @@ def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | No
         result.ename, result.evalue = type(exc).__name__, str(exc)
     else:
         result.outputs["ipynb"] = job.executed_path
-        try:
-            result.stage = "html"
-            result.outputs["html"] = render_html(job.executed_path, job.html_path)
-            if browser:
-                result.stage = "pdf"
-                result.outputs.update(print_report(job.html_path, job.pdf_path, browser=browser))
-            result.ok, result.stage = True, ""
-        except Exception as exc:
-            result.ename, result.evalue = type(exc).__name__, str(exc)
-    finally:
-        kernel_home.cleanup()
-    result.seconds = time.monotonic() - start
+        result.ok = True
     return result
 
 
@@ -1216,6 +1268,22 @@ def _css_string(text: str) -> str:
         m.group(0), "\\" + m.group(0)), text)
 
 
+@functools.cache
+def _html_exporter() -> Any:
+    """The report exporter, made once per process: making one finds and loads the
+    templates, which costs as much as exporting a report. It keeps no state between
+    reports (each call gets its own resources)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", template_file=str(TEMPLATES / "report.html.j2"))
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.exclude_anchor_links = True
+    exporter.embed_images = True
+    return exporter
+
+
 def render_html(notebook: str | Path, html_path: str | Path | None = None) -> Path:
     """Render an executed notebook as a code-free, self-contained HTML report.
 
@@ -1231,7 +1299,6 @@ def render_html(notebook: str | Path, html_path: str | Path | None = None) -> Pa
         The HTML file (default: the notebook's path with ``.html``).
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     notebook = Path(notebook).resolve()
     target = Path(html_path).resolve() if html_path else notebook.with_suffix(".html")
@@ -1239,12 +1306,7 @@ def render_html(notebook: str | Path, html_path: str | Path | None = None) -> Pa
     title = _notebook_title(nb, notebook.stem)
     _clean_for_report(nb)
     nb.metadata["title"] = title
-    exporter = HTMLExporter(template_name="lab", template_file=str(TEMPLATES / "report.html.j2"))
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    exporter.exclude_anchor_links = True
-    exporter.embed_images = True
+    exporter = _html_exporter()
     resources = {"metadata": {"name": title, "path": str(notebook.parent)},
                  "evallib": {"version": __version__, "css_title": _css_string(title)}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
