@@ -53,14 +53,17 @@ def notebook_needs(notebook: str | Path) -> Needs:
     ValueError
         If the declaration names a table or column the data contract does not have.
     """
-    import nbformat
+    import json
 
     path = Path(notebook)
     if path.suffix != ".ipynb":
         from evallib.runner import resolve_notebook
 
         path = resolve_notebook(str(notebook))
-    declared = nbformat.read(path, as_version=4).metadata.get("evallib", {}).get("needs", {})
+    # Plain JSON, not nbformat: only the metadata is read, and nbformat's validator
+    # imports jsonschema's format checkers (about a second in every report's kernel).
+    metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    declared = metadata.get("evallib", {}).get("needs", {})
     needs = Needs(path.stem, dict(declared.get("tables", {})), dict(declared.get("columns", {})))
     unknown = [t for t in needs.tables if t not in TABLES] + [
         c for c in needs.columns

@@ -641,6 +641,8 @@ class JobResult:
     reused: bool = False
     #: The worker process that made it (one serves many jobs in a run).
     worker_pid: int | None = None
+    #: Seconds each stage took in the worker (kernel, execute, html, pdf): for profiling.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def executed(self) -> Path:
@@ -831,9 +833,9 @@ def execute(
                 futures = {pool.submit(_run_in_subprocess, jobs[i].staged(staging[i]), browser, timeout,
                                        work / str(i)): i
                            for i in todo}
-            else:  # a worker warms a kernel for its next job only when one may follow
-                futures = {pool.submit(serving.run, jobs[i].staged(staging[i]), browser, timeout,
-                                       work / str(i), n < len(todo) - workers): i
+            else:  # a worker warms a kernel for the job it probably runs next, if any
+                futures = {pool.submit(serving.run, jobs[i].staged(staging[i]), browser, timeout, work / str(i),
+                                       jobs[todo[n + workers]].notebook if n + workers < len(todo) else None): i
                            for n, i in enumerate(todo)}
             try:
                 for fut in pool.as_completed(futures) if executor == "dask" else as_completed(futures):
@@ -1047,7 +1049,7 @@ def _write_result(result: JobResult, path: Path) -> None:
         "ok": result.ok, "seconds": result.seconds, "stage": result.stage,
         "outputs": {k: str(v) for k, v in result.outputs.items()}, "cell": result.cell,
         "cell_source": result.cell_source, "ename": result.ename, "evalue": result.evalue,
-        "traceback": result.traceback, "pid": os.getpid(),
+        "traceback": result.traceback, "pid": os.getpid(), "timings": result.timings,
     }), encoding="utf-8")
 
 
@@ -1056,7 +1058,8 @@ def _read_result(job: Job, path: Path) -> JobResult:
     return JobResult(job, ok=d["ok"], seconds=d["seconds"],
                      outputs={k: Path(v) for k, v in d["outputs"].items()}, stage=d["stage"],
                      cell=d["cell"], cell_source=d["cell_source"], ename=d["ename"],
-                     evalue=d["evalue"], traceback=d["traceback"], worker_pid=d.get("pid"))
+                     evalue=d["evalue"], traceback=d["traceback"], worker_pid=d.get("pid"),
+                     timings=d.get("timings", {}))
 
 
 def skip_iri_format_checks() -> None:
@@ -1123,12 +1126,12 @@ def _source_cell_number(notebook: Path, cell_index: int) -> int | None:
 
 
 def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | None = None, *,
-             kernels: Any = None, warm_next: bool = False) -> JobResult:
+             kernels: Any = None, warm_next: str | None = None) -> JobResult:
     """Execute one notebook, then render it. Runs in a worker process.
 
     ``kernels`` (:class:`evallib.workers.Kernels`) is the worker's: the notebook runs in
-    its warm kernel, and with ``warm_next`` the kernel for the worker's next job is
-    started now. Without it (a one-job worker) the kernel's files (its kernelspec and
+    its warm kernel, and with ``warm_next`` (the notebook the worker probably runs
+    next) the kernel for the worker's next job is started now. Without it (a one-job worker) the kernel's files (its kernelspec and
     connection file) go in ``work``, inside the output folder's work folder, so a
     killed run leaves nothing in the user's Jupyter folders and the next run removes
     what is left. Either way the kernel runs this one notebook and is shut down.
@@ -1141,21 +1144,33 @@ def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | No
         home = Path(tempfile.mkdtemp(prefix="evallib-kernel-", dir=work))
         kernels = Kernels(home)
     km = None
+    timings: dict[str, float] = {}
+
+    def lap(stage: str, since: float) -> float:
+        now = time.monotonic()
+        timings[stage] = round(now - since, 3)
+        return now
+
     try:
         km = kernels.take(job.notebook.parent)
         if warm_next:
-            kernels.warm(job.notebook.parent)
+            kernels.warm(job.notebook.parent, warm_next)
+        t = lap("kernel", start)
         result = _execute(job, km, kernels.kernel_name, timeout)
         kernels.release(km)
         km = None
+        t = lap("execute", t)
+        result.timings = timings
         if result.ok:
             result.ok = False
             try:
                 result.stage = "html"
                 result.outputs["html"] = render_html(job.executed_path, job.html_path)
+                t = lap("html", t)
                 if browser:
                     result.stage = "pdf"
                     result.outputs.update(print_report(job.html_path, job.pdf_path, browser=browser))
+                    t = lap("pdf", t)
                 result.ok, result.stage = True, ""
             except Exception as exc:
                 result.ename, result.evalue = type(exc).__name__, str(exc)

@@ -33,25 +33,43 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WorkerPool", "Kernels", "WARM_IMPORTS"]
+__all__ = ["WorkerPool", "Kernels", "WARM_IMPORTS", "FIGURE_IMPORTS"]
 
-#: What a warm kernel imports before its notebook is given to it: what the report
-#: notebooks import, less anything whose import changes what a notebook would see.
-#: Not ``matplotlib.pyplot`` (importing it picks the backend, and with ipykernel's
-#: inline backend registers figure display) nor ``evallib.figures`` and the modules that
-#: import it (it selects the Agg backend): a notebook that shows a figure with pyplot
-#: would show nothing. The heavy parts of matplotlib (figures, fonts, Agg) are imported.
+#: What a warm kernel imports before its notebook is given to it: what every report
+#: notebook imports (measured: the modules loaded by each of the suite's notebooks), so
+#: the work is never wasted when the machine is busy. Not ``statsmodels.api`` (no report
+#: imports it: about a second each time), nor ``matplotlib.pyplot`` or ``evallib.figures``:
+#: importing pyplot picks matplotlib's backend (with ipykernel's inline backend it also
+#: sets up figure display) and ``evallib.figures`` selects Agg, so a notebook would see
+#: another matplotlib than a fresh kernel gives it.
 WARM_IMPORTS: tuple[str, ...] = (
-    "pandas", "numpy", "scipy.stats", "statsmodels.api", "matplotlib", "matplotlib.figure",
-    "matplotlib.font_manager", "matplotlib.backends.backend_agg", "IPython.display",
-    "evallib", "evallib.notebook", "evallib.outputs", "evallib.present", "evallib.params", "evallib.schemas",
-    "evallib.cohorts", "evallib.outcomes.reoffending", "evallib.outcomes.partners", "evallib.outcomes.service",
-    "evallib.stats", "evallib.disclosure", "evallib.tables", "evallib.reports.gate", "evallib.reports.service",
-    "evallib.reports.quarterly", "evallib.reports.partners",
+    "pandas", "numpy", "scipy.stats", "scipy.optimize", "pyarrow.parquet", "jinja2", "yaml", "pydantic",
+    "IPython.display", "evallib", "evallib.notebook", "evallib.outputs", "evallib.present", "evallib.params",
+    "evallib.schemas", "evallib.snapshot", "evallib.disclosure", "evallib.stats", "evallib.reports.gate",
+    "evallib.runner",
 )
-# One statement per module, each on its own: a module that fails to import here is
-# imported (and its error shown) by the notebook itself.
-_WARM_CODE = "\n".join(f"try:\n    import {m}\nexcept Exception:\n    pass" for m in WARM_IMPORTS)
+#: Imported too when the next notebook draws figures: matplotlib's heavy parts (figures,
+#: fonts, Agg), none of which picks a backend.
+FIGURE_IMPORTS: tuple[str, ...] = (
+    "matplotlib", "matplotlib.figure", "matplotlib.font_manager", "matplotlib.backends.backend_agg",
+)
+
+
+def _warm_code(notebook: str | None) -> str:
+    """The warm-up for a kernel whose notebook is probably ``notebook`` (a guess: it
+    changes only how much is imported ahead, never what the notebook sees)."""
+    modules = list(WARM_IMPORTS)
+    try:
+        text = Path(notebook).read_text(encoding="utf-8") if notebook else ""
+    except OSError:
+        text = ""
+    if "matplotlib" in text or "figures" in text:
+        modules += FIGURE_IMPORTS
+    # Each on its own: a module that fails to import here is imported (and its error
+    # shown) by the notebook itself.
+    return "\n".join(f"try:\n    import {m}\nexcept Exception:\n    pass" for m in modules)
+
+
 _LOG_TAIL = 15
 
 
@@ -79,10 +97,11 @@ class Kernels:
             km = None
         return km if km is not None else self._start(cwd)
 
-    def warm(self, cwd: Path) -> None:
-        """Start the next job's kernel now, importing the libraries in the background."""
+    def warm(self, cwd: Path, notebook: str | None = None) -> None:
+        """Start the next job's kernel now, importing the libraries in the background
+        (:func:`_warm_code`; ``notebook``: the notebook it will probably run)."""
         if self._next is None:
-            self._next = self._start(cwd)
+            self._next = self._start(cwd, notebook)
 
     def release(self, km: Any) -> None:
         """Shut a kernel down after its one notebook (or unused), and free its sockets."""
@@ -108,7 +127,7 @@ class Kernels:
         for km in list(self._live):
             self.release(km)
 
-    def _start(self, cwd: Path) -> Any:
+    def _start(self, cwd: Path, notebook: str | None = None) -> Any:
         from jupyter_client import AsyncKernelManager
         from jupyter_client.blocking import BlockingKernelClient
         from jupyter_core.utils import run_sync
@@ -121,7 +140,7 @@ class Kernels:
         kc = BlockingKernelClient()
         kc.load_connection_info(km.get_connection_info())
         kc.start_channels(hb=False)
-        kc.execute(_WARM_CODE, silent=True, store_history=False, allow_stdin=False)
+        kc.execute(_warm_code(notebook), silent=True, store_history=False, allow_stdin=False)
         km.evallib_kc = kc
         return km
 
@@ -153,7 +172,7 @@ def serve(work: Path) -> int:
         while line := sys.stdin.readline():
             spec = json.loads(line)
             result = _run_job(_job_from_dict(spec["job"]), spec["browser"], spec["timeout"],
-                              kernels=kernels, warm_next=spec.get("warm_next", False))
+                              kernels=kernels, warm_next=spec.get("warm_next"))
             _write_result(result, Path(spec["answer"]))
             answers.write(json.dumps({"pid": os.getpid(), "answer": spec["answer"]}) + "\n")
     finally:
@@ -221,15 +240,18 @@ class WorkerPool:
         self._closed = False
 
     def run(self, job: Any, browser: str | None, timeout: int | None, folder: Path,
-            warm_next: bool = False) -> Any:
-        """Run one job in a worker and return its :class:`~evallib.runner.JobResult`."""
+            warm_next: str | Path | None = None) -> Any:
+        """Run one job in a worker and return its :class:`~evallib.runner.JobResult`.
+
+        ``warm_next``: the notebook the worker probably runs next (a kernel is started
+        for it while this job runs); ``None`` when no job is likely to follow."""
         from evallib.runner import JobResult, _job_to_dict, _read_result
 
         start = time.monotonic()
         folder.mkdir(parents=True, exist_ok=True)
         answer = folder / "result.json"
         spec = {"job": _job_to_dict(job), "browser": browser, "timeout": timeout,
-                "answer": str(answer), "warm_next": warm_next}
+                "answer": str(answer), "warm_next": str(warm_next) if warm_next else None}
         worker = self._take(job.notebook.parent)
         offset = worker.log.stat().st_size
         reply = worker.run(spec)

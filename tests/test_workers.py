@@ -113,9 +113,9 @@ def test_warm_imports_leave_the_notebook_the_matplotlib_it_would_have_had(tmp_pa
     import subprocess
     import sys
 
-    from evallib.workers import WARM_IMPORTS
+    from evallib.workers import FIGURE_IMPORTS, WARM_IMPORTS
 
-    code = ("import sys\n" + "".join(f"import {m}\n" for m in WARM_IMPORTS)
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in WARM_IMPORTS + FIGURE_IMPORTS)
             + "print('matplotlib.pyplot' in sys.modules, 'evallib.figures' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
