@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "positions", "plain_text"]
+__all__ = ["isin", "positions", "plain_text", "has_repeats"]
 
 
 def _arrow(values) -> pa.Array | pa.ChunkedArray | None:
@@ -115,3 +115,78 @@ def plain_text(values: pd.Series) -> bool:
         if not (((first > 0x20) & (first < 0x7F)).all() and ((last > 0x20) & (last < 0x7F)).all()):
             return False
     return True
+
+
+_GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+_BLOCK = 1 << 20
+
+
+def _text_chunks(values) -> list[pa.Array] | None:
+    """The Arrow chunks of a text column (as ``large_string``), or ``None`` for other columns."""
+    arr = _arrow(values)
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    return [c.cast(pa.large_string()) for c in chunks if len(c)]
+
+
+def _hashes(chunk: pa.Array) -> np.ndarray:
+    """A 64-bit hash of every value of a ``large_string`` chunk, from its bytes (nulls: anything).
+
+    Reads the values' bytes eight at a time straight from the Arrow buffers, a block of
+    values at a time (small temporaries): no Python string per value.
+    """
+    _, offsets_buf, data_buf = chunk.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[chunk.offset: chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    size = len(data)
+    if size < 8:                                  # too short to read in words: pad a copy
+        data = np.concatenate([data, np.zeros(8 - size, np.uint8)])
+    words = np.ndarray(shape=(len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # 8 bytes at each byte
+    last = len(data) - 8
+    out = np.empty(len(chunk), np.uint64)
+    for lo in range(0, len(chunk), _BLOCK):
+        hi = min(lo + _BLOCK, len(chunk))
+        start, end = offsets[lo: hi], offsets[lo + 1: hi + 1]
+        length = end - start
+        h = length.astype(np.uint64) * _GOLDEN
+        for j in range(0, int(length.max(initial=0)), 8):
+            rest = length - j
+            at = start + j
+            back = np.clip(at - last, 0, 7)             # near the buffer's end: read earlier, shift down
+            word = words[np.minimum(at - back, last)] >> (back.astype(np.uint64) * np.uint64(8))
+            keep = np.where(rest >= 8, _ALL_BITS,
+                            (np.uint64(1) << (np.clip(rest, 0, 7).astype(np.uint64) * np.uint64(8))) - np.uint64(1))
+            mixed = h ^ ((word & keep) * _MIX1)
+            mixed ^= mixed >> np.uint64(31)
+            mixed *= _MIX2
+            h = np.where(rest > 0, mixed, h)         # a value's hash depends on its own bytes only
+        h ^= h >> np.uint64(29)
+        out[lo: lo + len(h)] = h
+    return out
+
+
+def has_repeats(values) -> bool:
+    """True when some (non-missing) value of a column appears more than once.
+
+    For text, an order-free check that scales to tens of millions of ids: a 64-bit hash
+    of each value (:func:`_hashes`), a sort of the hashes (numbers sort far faster than
+    strings, and the ids need not come sorted), and an exact comparison of the few
+    values whose hashes repeat. Other columns go to pandas.
+    """
+    chunks = _text_chunks(values)
+    if chunks is None:
+        s = values if isinstance(values, pd.Series) else pd.Series(values)
+        return bool(s.dropna().duplicated().any())
+    if not chunks:
+        return False
+    hashes = np.concatenate([_hashes(c) for c in chunks])
+    valid = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
+    ordered = np.sort(hashes if valid.all() else hashes[valid])
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return False
+    suspects = np.isin(hashes, ordered[1:][same]) & valid
+    texts = pa.chunked_array(chunks).filter(pa.array(suspects))
+    return pc.count_distinct(texts).as_py() < len(texts)

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pac
 import yaml
 
-from evallib.fastops import isin, plain_text, positions
+from evallib.fastops import has_repeats, isin, plain_text, positions
 from evallib.params import (
     ISO_DATE,
     AreaParams,
@@ -602,6 +602,61 @@ def _parse_column(raw: pd.Series, col: Column, allowed: tuple[str, ...] | None, 
     return text, pd.Series(False, index=raw.index), "", ""
 
 
+_DAY_NS = 86_400_000_000_000
+
+
+def _clean_column(raw: pd.Series, table: str, col: Column, area: AreaParams) -> pd.Series | None:
+    """A typed column's values when a few whole-column checks show it keeps the contract, else ``None``.
+
+    Why: most supplied columns are clean, and proving that takes a few aggregates
+    (missing count, smallest and largest value, the distinct labels, repeats by hash)
+    instead of a mask per rule over every cell. The answer is the one
+    :func:`_parse_column` gives; ``None`` sends the column down that path, which finds
+    and reports every problem row (so no message depends on this shortcut).
+    """
+    dtype = raw.dtype
+    text = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    if col.unique and not text:
+        return None
+    if col.kind in ("str", "category"):
+        if not (text and plain_text(raw)):       # something to strip or blank: the full path
+            return None
+        values = raw.astype("string")
+        if col.kind == "category":
+            allowed, lookup = _label_lookup(table, col, area)
+            labels = pac.unique(pa.array(values.array).drop_null()).to_pylist()
+            if any(v not in allowed or lookup.get(normalise_label(v), v) != v for v in labels):
+                return None
+        if col.unique and has_repeats(values):
+            return None
+    elif col.kind == "bool":
+        if not pd.api.types.is_bool_dtype(dtype) or col.name in area.labels.get(table, {}):
+            return None
+        values = raw.astype("boolean")
+    elif col.kind == "int":
+        if not pd.api.types.is_integer_dtype(dtype):
+            return None
+        low = max(col.minimum if col.minimum is not None else -LARGEST_NUMBER, -LARGEST_NUMBER)
+        high = min(col.maximum if col.maximum is not None else LARGEST_NUMBER, LARGEST_NUMBER)
+        if raw.notna().any() and not (low <= raw.min() and raw.max() <= high):
+            return None
+        values = raw.astype("Int64")
+    elif col.kind == "date":
+        if dtype != np.dtype("datetime64[ns]"):
+            return None
+        ns = raw.to_numpy().view(np.int64)
+        for lo in range(0, len(ns), 1 << 20):    # a time of day on any date: the full path drops it
+            part = ns[lo: lo + (1 << 20)]
+            if ((part % _DAY_NS != 0) & (part != np.iinfo(np.int64).min)).any():
+                return None
+        values = raw
+    else:
+        return None
+    if col.required and values.hasnans:
+        return None
+    return values
+
+
 def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
                 ) -> tuple[pd.Series, tuple[str, ...], str]:
     """A category column's labels as the contract's values, and the fix for those left over.
@@ -611,18 +666,7 @@ def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
     ``labels`` for this column (and, for districts, ``district_aliases``; for programmes,
     their ``label``). The distinct labels are looked up, not each row.
     """
-    allowed = area.allowed_values(table, col.name) or ()
-    lookup: dict[str, str] = {}
-    if col.name == "programme":
-        lookup.update({normalise_label(p.label): key for key, p in area.programmes.items()})
-    if col.name == "district":
-        lookup.update({normalise_label(a): d for a, d in area.district_aliases.items()})
-    canonical = {normalise_label(a): a for a in allowed}
-    if col.kind == "bool":   # a yes/no column: the export's words for yes and no
-        canonical.update({"yes": "true", "no": "false"})
-    lookup.update({normalise_label(k): canonical[normalise_label(v)]
-                   for k, v in area.labels.get(table, {}).get(col.name, {}).items()})
-    lookup.update(canonical)
+    allowed, lookup = _label_lookup(table, col, area)
     text = _as_text(raw)
     labels = text.dropna().unique()          # the distinct labels are looked up, not each row
     found = {v: lookup.get(normalise_label(v), v) for v in labels}
@@ -635,6 +679,23 @@ def _map_labels(raw: pd.Series, table: str, col: Column, area: AreaParams
         mapped = pd.Series(np.where(at >= 0, new, mapped.to_numpy(dtype=object, na_value=None)),
                            index=text.index).astype("string")
     return mapped, allowed, _label_fix(table, col, allowed)
+
+
+def _label_lookup(table: str, col: Column, area: AreaParams) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A column's allowed values, and each known label (normalised) -> the value it stands for."""
+    allowed = area.allowed_values(table, col.name) or ()
+    lookup: dict[str, str] = {}
+    if col.name == "programme":
+        lookup.update({normalise_label(p.label): key for key, p in area.programmes.items()})
+    if col.name == "district":
+        lookup.update({normalise_label(a): d for a, d in area.district_aliases.items()})
+    canonical = {normalise_label(a): a for a in allowed}
+    if col.kind == "bool":   # a yes/no column: the export's words for yes and no
+        canonical.update({"yes": "true", "no": "false"})
+    lookup.update({normalise_label(k): canonical[normalise_label(v)]
+                   for k, v in area.labels.get(table, {}).get(col.name, {}).items()})
+    lookup.update(canonical)
+    return allowed, lookup
 
 
 def _label_fix(table: str, col: Column, allowed: tuple[str, ...]) -> str:
@@ -888,6 +949,10 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
         for col in table.columns:
             if col.name not in raw.columns:
                 continue
+            clean = _clean_column(raw[col.name], table.name, col, area)
+            if clean is not None:
+                parsed[col.name] = clean
+                continue
             series, allowed, label_fix = raw[col.name], None, ""
             if col.kind == "category":
                 series, allowed, label_fix = _map_labels(series, table.name, col, area)
@@ -955,14 +1020,11 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
 def _duplicated(values: pd.Series) -> pd.Series:
     """Every row whose (non-missing) value appears more than once.
 
-    A sort of the ids finds out whether any repeats at all (the usual answer is no);
-    only then is the full mask worked out.
+    A hash of the ids finds out whether any repeats at all (:func:`evallib.fastops.has_repeats`;
+    the usual answer is no); only then is the full mask worked out.
     """
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow" and len(values) > 1:
-        arr = pa.array(values.array)          # missing values sort last and never compare equal
-        ordered = arr.take(pac.sort_indices(arr))
-        if not pac.any(pac.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))).as_py():
-            return pd.Series(False, index=values.index)
+    if not has_repeats(values):
+        return pd.Series(False, index=values.index)
     return values.notna() & values.duplicated(keep=False)
 
 

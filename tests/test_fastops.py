@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evallib.fastops import isin, plain_text, positions
+from evallib.fastops import has_repeats, isin, plain_text, positions
 from evallib.schemas import _blank, _duplicated
 
 words = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", " a", "", "  ", "\t", "\u00a0", "é", "R1", "R10"])),
@@ -68,3 +69,26 @@ def test_plain_text_only_when_stripping_changes_nothing(values):
     assert not plain_text(pd.Series(["R1"], dtype=object))
     assert plain_text(pd.Series([" a", "b", None, "c"], dtype="string").iloc[1:])
     assert not plain_text(pd.Series(["a", "b", " c"], dtype="string").iloc[1:])
+
+
+ids = st.lists(st.one_of(st.none(), st.text(alphabet="ab \x00é", max_size=20),
+                         st.sampled_from(["E1", "E10", "x" * 17, "x" * 16 + "y"])), max_size=40)
+
+
+@given(ids, st.integers(0, 5), st.integers(1, 4))
+def test_has_repeats_matches_pandas(values, skip, chunks):
+    """Any lengths (across the 8-byte words), NUL and non-ASCII bytes, sliced and chunked arrays."""
+    expected = pd.Series(values[skip:], dtype=object).dropna().duplicated().any()
+    arr = pa.array(values, type=pa.string()).slice(skip)
+    cut = len(arr) // chunks
+    pieces = [arr.slice(i * cut, cut if i < chunks - 1 else None) for i in range(chunks)] if cut else [arr]
+    s = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(pieces, type=pa.string())))
+    assert has_repeats(s) == expected
+    assert has_repeats(pd.Series(values[skip:], dtype=object)) == expected
+
+
+def test_has_repeats_sees_a_repeat_among_many():
+    s = pd.Series([f"O{i:08d}" for i in range(100_000)], dtype="string")
+    assert not has_repeats(s)
+    s.iloc[99_999] = s.iloc[3]
+    assert has_repeats(s)
