@@ -159,10 +159,12 @@ class _Session:
         self.endpoint = ""             # what it is connected to
         self.own: Chromium | None = None  # the Chromium this process started, if any
         self.unreachable: set[str] = set()
-        threading.Thread(target=self._serve, name="evallib-browser", daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, name="evallib-browser", daemon=True)
+        self.thread.start()
 
     def _serve(self) -> None:
-        while True:
+        fn = None
+        while fn != self.shutdown:   # the session's last call
             fn, fut = self.calls.get()
             if fut.set_running_or_notify_cancel():
                 try:

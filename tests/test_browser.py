@@ -7,6 +7,7 @@ reachable browser starts its own once; and no browser outlives its run.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -111,9 +112,17 @@ def test_without_a_reachable_browser_a_process_starts_its_own_once(html, tmp_pat
     html_to_pdf(html, tmp_path / "b.pdf")            # standalone: the same browser again
     first_page_images(html, tmp_path / "b.pdf")
     assert browser._session().own is own
+
+    async def in_a_notebook():   # Jupyter runs code inside an asyncio loop
+        return html_to_pdf(html, tmp_path / "c.pdf")
+
+    assert asyncio.run(in_a_notebook()).exists() and browser._session().own is own
     assert "FRESH PAGE" in pages_text(tmp_path / "b.pdf")[0]
+    thread = browser._session().thread
     browser.close()
     assert not alive(own.process.pid) and not chromiums_using(own.folder)
+    thread.join(5)
+    assert not thread.is_alive()   # the thread that drove Playwright has ended too
 
 
 def test_the_run_browser_is_closed_when_the_run_fails(tmp_path):
