@@ -35,7 +35,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Chromium", "print_pdf", "screenshot", "close", "FLAGS", "SCREEN"]
+__all__ = ["Chromium", "print_pdf", "screenshot", "prepare", "close", "FLAGS", "SCREEN"]
 
 #: Command-line flags for printing unattended: no sandbox (containers), no GPU, no
 #: network chatter, no first-run pages, no scrollbars in pictures.
@@ -268,6 +268,14 @@ def _abandon(session: _Session) -> None:
 
 
 atexit.register(close)
+
+
+def prepare(endpoint: str | None, chromium: str) -> None:
+    """Connect to the browser (or start this process's own) in the background, while
+    the report's notebook runs, so that its print finds the browser ready. Does not
+    wait; what goes wrong is left for the print to report."""
+    session = _session()
+    session.calls.put((lambda: session.connect(endpoint, chromium), Future()))
 
 
 def _on_page(html: Path, executable: str, endpoint: str | None, timeout: float, what: str,

@@ -69,7 +69,7 @@ except ImportError:  # pragma: no cover - Windows: no lock
     fcntl = None
 
 from evallib import __version__, incremental
-from evallib.browser import Chromium, print_pdf, screenshot
+from evallib.browser import Chromium, prepare, print_pdf, screenshot
 from evallib.outputs import INTERNAL, RESERVED_NAMES, report_dir
 from evallib.params import (
     ParamsError,
@@ -1151,6 +1151,8 @@ def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | No
         timings[stage] = round(now - since, 3)
         return now
 
+    if browser:
+        _prepare_printing(browser)
     try:
         km = kernels.take(job.notebook.parent)
         if warm_next:
@@ -1376,6 +1378,12 @@ def _run_browser(chromium: str) -> Iterator[Chromium]:
                           "to another, or run with --format html.") from None
     with browser:
         yield browser
+
+
+def _prepare_printing(browser: str) -> None:
+    """Connect to the run's browser while the notebook runs (:func:`evallib.browser.prepare`)."""
+    with contextlib.suppress(ChromiumNotFoundError):   # the print says so
+        prepare(browser, find_chromium())
 
 
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,

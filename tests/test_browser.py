@@ -104,6 +104,17 @@ def test_one_browser_prints_every_report_each_on_a_fresh_page(html, tmp_path):
     assert not alive(pid) and not folder.exists() and not chromiums_using(folder)
 
 
+def test_a_worker_connects_while_its_notebook_runs():
+    with browser.Chromium(find_chromium()) as chrome:
+        browser.prepare(chrome.endpoint, find_chromium())   # returns at once
+        session = browser._session()
+        deadline = time.monotonic() + 30
+        while session.endpoint != chrome.endpoint and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert session.endpoint == chrome.endpoint and session.own is None
+        browser.close()
+
+
 def test_without_a_reachable_browser_a_process_starts_its_own_once(html, tmp_path):
     nowhere = "ws://127.0.0.1:9/devtools/browser/none"   # e.g. a worker on another machine
     html_to_pdf(html, tmp_path / "a.pdf", browser=nowhere)
