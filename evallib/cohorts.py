@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from evallib.fastops import isin, positions
 from evallib.params import OutcomeSettings, Period, parse_period
@@ -102,27 +104,65 @@ class _Facts:
 def _facts(ds: Dataset) -> _Facts:
     """The facts of :class:`_Facts`, cached on the dataset (tables are never changed).
 
-    Lookups by position (:func:`evallib.fastops.positions`) replace the merge of
-    episodes onto referrals on the string key, and Arrow's hash ``is_in`` replaces
-    ``isin`` on strings.
+    One hash lookup places every episode's referral (:func:`evallib.fastops.positions`,
+    instead of a merge on the string key); each person's first core episode is found by
+    sorting numbers (a code per person, the start date), not strings: only people whose
+    first two core episodes start the same day are ordered by ``episode_id`` as text.
     """
     key = (tuple(ds.area.core_programmes), id(ds.episodes), id(ds.referrals))
     cache = ds.__dict__.setdefault("_cohort_facts", {})
     if key in cache:
         return cache[key]
     ref, ep = ds.referrals, ds.episodes
-    core = ep[isin(ep["programme"], ds.area.core_programmes)]
-    row = positions(core["referral_id"], ref["referral_id"])
-    person = ref["person_id"].to_numpy(dtype=object, na_value=None)[row] if len(core) else np.array([], object)
-    core = core.assign(person_id=pd.array(np.where(row >= 0, person, None), dtype="string"), _row=row)
-    core = core.sort_values(["person_id", "start_date", "episode_id"], kind="stable")
-    first = core.drop_duplicates("person_id", keep="first")
-    facts = _Facts(first=first.drop(columns="_row").reset_index(drop=True),
-                   first_ref_row=first["_row"].to_numpy(),
-                   ref_started=isin(ref["referral_id"], ep["referral_id"]))
+    ep_row = positions(ep["referral_id"], ref["referral_id"])
+    ref_started = np.zeros(len(ref), dtype=bool)
+    ref_started[ep_row[ep_row >= 0]] = True
+    person = _codes(ref["person_id"])
+    core = np.flatnonzero(isin(ep["programme"], ds.area.core_programmes))
+    row = ep_row[core]
+    missing = person.max(initial=-1) + 1           # one group for a missing person, as pandas sorts it
+    who = np.where(row >= 0, person[np.maximum(row, 0)], -1)
+    who = np.where(who >= 0, who, missing)
+    start = ep["start_date"].to_numpy("datetime64[ns]")[core].view(np.int64)
+    start = np.where(start == np.iinfo(np.int64).min, np.iinfo(np.int64).max, start)   # NaT sorts last
+    order = np.lexsort((start, who))
+    who_s, start_s = who[order], start[order]
+    lead = np.r_[True, who_s[1:] != who_s[:-1]] if len(order) else np.zeros(0, bool)
+    group = np.cumsum(lead) - 1
+    lead_at = np.flatnonzero(lead)
+    same_day = start_s == start_s[lead_at][group]
+    tied = same_day & (np.bincount(group, weights=same_day, minlength=len(lead_at)) > 1)[group]
+    first_pos = order[lead_at]
+    if tied.any():                                  # the first episode by episode_id among a same-day tie
+        ties = pd.DataFrame({"group": group[tied], "episode_id": ep["episode_id"].iloc[core[order[tied]]].to_numpy(),
+                             "pos": order[tied]}).sort_values(["group", "episode_id"], kind="stable")
+        ties = ties.drop_duplicates("group")
+        first_pos[ties["group"].to_numpy()] = ties["pos"].to_numpy()
+    first_row = row[first_pos]
+    person_id = ref["person_id"].iloc[np.maximum(first_row, 0)].reset_index(drop=True).astype("string")
+    person_id[(first_row < 0) | person_id.isna().to_numpy()] = pd.NA
+    ranked = np.asarray(pc.array_sort_indices(_combined(person_id), null_placement="at_end"))
+    first_pos, first_row = first_pos[ranked], first_row[ranked]
+    first = ep.iloc[core[first_pos]].reset_index(drop=True)
+    first["person_id"] = person_id.iloc[ranked].reset_index(drop=True)
+    facts = _Facts(first=first, first_ref_row=first_row, ref_started=ref_started)
     cache.clear()
     cache[key] = facts
     return facts
+
+
+def _combined(ids: pd.Series) -> pa.Array:
+    """A text column as one Arrow array (no copy for Arrow-backed text in one chunk)."""
+    arr = pa.array(ids.array) if isinstance(ids.dtype, pd.StringDtype) else pa.array(ids.to_numpy(object),
+                                                                                      from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _codes(ids: pd.Series) -> np.ndarray:
+    """A number for each distinct id (``-1`` where missing): the same id, the same number."""
+    enc = pc.dictionary_encode(_combined(ids))
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64) if enc.null_count == 0 else (
+        enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64))
 
 
 def starters(ds: Dataset, period: Period | str) -> pd.DataFrame:

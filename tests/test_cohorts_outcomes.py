@@ -66,6 +66,26 @@ def test_groups_and_record_flow(make_dataset):
     assert cohort.people.loc[cohort.people["person_id"] == "P4", "self_referred"].iloc[0]
 
 
+def test_first_core_episode_ties_go_to_the_first_episode_id_as_text(make_dataset):
+    """Two core episodes starting the same day: the index episode is the first by episode_id
+    as text ("E10" before "E9"), from whichever referral; people come out in person_id order."""
+    tables = {
+        "referrals": [ref("R1", "P2"), ref("R2", "P2"), ref("R3", "P10"), ref("R4", "P1")],
+        "episodes": [
+            ep("E9", "R1", "2021-06-01", "2021-11-30", "completed"),
+            ep("E10", "R2", "2021-06-01", "2021-08-15", "disengaged"),
+            ep("E11", "R2", "2021-05-01", "2021-05-15", "excluded", "foundations"),   # not core
+            ep("E3", "R3", "2021-07-01", "2021-09-01", "completed"),
+            ep("E1", "R3", "2021-07-02", "2021-09-02", "disengaged"),   # later start: not the index
+            ep("E2", "R4", "2021-08-01", "2021-10-01", "completed"),
+        ],
+    }
+    st = starters(make_dataset(tables), "2021-22")
+    assert list(st["person_id"]) == ["P1", "P10", "P2"]
+    assert list(st["episode_id"]) == ["E2", "E3", "E10"]
+    assert list(st["referral_id"]) == ["R4", "R3", "R2"]
+
+
 def test_index_date_exit_or_start(make_dataset):
     ds = make_dataset(TABLES)
     exit_c = build_cohort(ds, "2021-22", OutcomeSettings(index_date="exit")).people.set_index("person_id")
