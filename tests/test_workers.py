@@ -62,14 +62,15 @@ def left_over(folder: Path, wait: float = 10.0) -> list[str]:
     return found
 
 
-SEES = ("import json, os\nprint(json.dumps({'leak': 'LEAK' in globals(), 'kernel': os.getpid(), "
+SEES = ("import json, os\nprint(json.dumps({'leak': 'LEAK' in globals(), 'kernel': os.getpid(), 'cwd': os.getcwd(), "
         "'pandas_first': 'pandas' in __import__('sys').modules}))")
 
 
 def test_one_worker_serves_every_job_each_in_a_kernel_of_its_own(tmp_path):
     sets = notebook(tmp_path, "sets", "LEAK = 1\n" + SEES)
     checks = notebook(tmp_path, "checks", SEES)
-    again = notebook(tmp_path, "again", SEES)
+    (tmp_path / "elsewhere").mkdir()
+    again = notebook(tmp_path / "elsewhere", "again", SEES)  # the kernel warmed in the wrong folder: a fresh one
     report = run(tmp_path, [sets, checks, again])
     assert report.ok, report.to_text()
     assert len({r.worker_pid for r in report.results}) == 1  # one worker process for the run
@@ -78,7 +79,8 @@ def test_one_worker_serves_every_job_each_in_a_kernel_of_its_own(tmp_path):
     assert len({s["kernel"] for s in seen}) == 3  # a kernel per notebook
     # the warm-up is silent: the parameters 1, the injected parameters 2, this cell 3
     assert [s["count"] for s in seen] == [3, 3, 3]
-    assert seen[2]["pandas_first"]  # a warmed kernel had pandas imported before the notebook ran
+    assert seen[1]["pandas_first"]  # a warmed kernel had pandas imported before the notebook ran
+    assert [s["cwd"] for s in seen] == [str(tmp_path)] * 2 + [str(tmp_path / "elsewhere")]  # its own folder
     assert not left_over(tmp_path)
     assert not (tmp_path / "out" / ".evallib-work").exists()
 
@@ -87,14 +89,19 @@ def test_a_killed_worker_fails_only_its_job_and_a_fresh_worker_runs_the_rest(tmp
     first = notebook(tmp_path, "first", SEES)
     kills = notebook(tmp_path, "kills", "import os, signal\nprint('about to end my worker')\n"
                                         "os.kill(os.getppid(), signal.SIGKILL)")
+    raises = notebook(tmp_path, "raises", "raise ValueError('on purpose')")
+    exits = notebook(tmp_path, "exits", "import os\nos._exit(3)")  # the kernel dies, not the worker
     last = notebook(tmp_path, "last", SEES)
-    report = run(tmp_path, [first, kills, last])
-    assert [r.ok for r in report.results] == [True, False, True], report.to_text()
+    report = run(tmp_path, [first, kills, raises, exits, last])
+    assert [r.ok for r in report.results] == [True, False, False, False, True], report.to_text()
     failed = report.results[1]
     assert failed.ename == "WorkerError" and "exit code -9" in failed.evalue
     assert (failed.job.failed_dir / "error.txt").exists()
-    assert report.results[0].worker_pid != report.results[2].worker_pid  # a fresh worker took over
-    assert not printed(report.results[2])["leak"]
+    assert report.results[2].ename == "ValueError"
+    assert report.results[3].ename != "WorkerError"  # a dead kernel fails its notebook in a live worker
+    pids = [r.worker_pid for r in report.results]
+    assert pids[0] != pids[2] and pids[2] == pids[3] == pids[4]  # a fresh worker took over, and stayed
+    assert not printed(report.results[4])["leak"]
     assert not left_over(tmp_path)
 
 
