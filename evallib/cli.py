@@ -351,9 +351,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Making {len(jobs)} report{'s' if len(jobs) != 1 else ''} "
           f"({n_nb} notebook{'s' if n_nb != 1 else ''} x {n_ap} area-period"
           f"{'s' if n_ap != 1 else ''}) as {' and '.join(f.upper() for f in formats)} in {out_root}")
-    # The index is rewritten as each report is put in place, so it never links one half made.
+    # The index is rewritten as each report is put in place, so it never links one half
+    # made (a reused report was complete already: the index is rewritten once at the end).
     report = execute(jobs, n_jobs=args.jobs, formats=formats, progress=not args.no_progress,
-                     timeout=args.timeout, on_done=lambda _: write_index(out_root),
+                     timeout=args.timeout, on_done=lambda r: r.reused or write_index(out_root),
                      keys=[keys[id(j)] for j in jobs], force=args.force, executor=args.executor,
                      scheduler=args.scheduler)
     index = write_index(out_root)

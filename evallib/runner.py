@@ -593,9 +593,16 @@ def notebook_period_kinds(notebook: str | Path) -> tuple[str, ...]:
     ``("quarter",)`` for the quarterly return; every kind (``year``, ``quarter``,
     ``range``) when the metadata does not say.
     """
+    path = Path(notebook).resolve()
+    return _period_kinds(path, path.stat().st_mtime)
+
+
+@functools.lru_cache(maxsize=64)
+def _period_kinds(path: Path, mtime: float) -> tuple[str, ...]:
+    """Read once per notebook version: :func:`plan` asks for every job."""
     import nbformat
 
-    nb = nbformat.read(Path(notebook), as_version=4)
+    nb = nbformat.read(path, as_version=4)
     kinds = nb.metadata.get("evallib", {}).get("periods")
     return tuple(kinds) if kinds else ("year", "quarter", "range")
 
@@ -1614,6 +1621,14 @@ def _scan(root: Path, tree: Path, internal: bool = False) -> list[dict[str, Any]
     return areas
 
 
+@functools.cache
+def _index_templates() -> jinja2.Environment:
+    """One template environment per process: the index is rewritten after every report,
+    and compiling its template each time cost more than the rest of writing it (jinja
+    still reloads the template if its file changes)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+
+
 def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Path:
     """Write ``<out_dir>/index.html``, the front page linking every complete report.
 
@@ -1636,8 +1651,7 @@ def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Pa
         return [r for a in trees for t in a["types"] for r in t["reports"]]
 
     published = reports(areas)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    page = env.get_template("index.html.j2").render(
+    page = _index_templates().get_template("index.html.j2").render(
         title=title, areas=areas, internal=internal, version=__version__,
         n_reports=sum(1 for r in published if r["html"]),
         n_failed=sum(1 for r in published if r["failed"]),
