@@ -9,12 +9,15 @@ Other dtypes (numbers, dates) go to pandas, which is already fast for them.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "positions", "plain_text", "has_repeats"]
+__all__ = ["isin", "positions", "plain_text", "has_repeats", "system_memory"]
 
 
 def _arrow(values) -> pa.Array | pa.ChunkedArray | None:
@@ -190,3 +193,26 @@ def has_repeats(values) -> bool:
     suspects = np.isin(hashes, ordered[1:][same]) & valid
     texts = pa.chunked_array(chunks).filter(pa.array(suspects))
     return pc.count_distinct(texts).as_py() < len(texts)
+
+
+@contextmanager
+def system_memory():
+    """Arrow's buffers from the C library's allocator (as numpy's are), for the block inside.
+
+    Why: reading and checking a large dataset allocates and frees GiBs of Arrow buffers.
+    Arrow's default allocator (mimalloc) keeps and resets its own pages, and on the
+    virtual machines measured (``benchmarks/bench_national.py``) touching those pages
+    again cost more processor time than reading the files (about 2.6 s of CPU per
+    national load against 5.3 s); with the C library's allocator, freed buffers are
+    reused by numpy and Arrow alike. Arrays made inside keep working after the block. An
+    ``ARROW_DEFAULT_MEMORY_POOL`` set by the user is left alone.
+    """
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        yield
+        return
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(before)

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pac
 import yaml
 
-from evallib.fastops import has_repeats, isin, plain_text, positions
+from evallib.fastops import has_repeats, isin, plain_text, positions, system_memory
 from evallib.params import (
     ISO_DATE,
     AreaParams,
@@ -863,6 +863,11 @@ def load_dataset(folder: str | Path, area: AreaParams | str | None = None) -> Da
     DataValidationError
         With every problem found (file, column, row as in the file, value, problem, fix).
     """
+    with system_memory():
+        return _load_dataset(folder, area)
+
+
+def _load_dataset(folder: str | Path, area: AreaParams | str | None) -> Dataset:
     folder = Path(folder)
     problems: list[dict] = []
     if not folder.is_dir():

@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evallib.fastops import has_repeats, isin, plain_text, positions
+from evallib.fastops import has_repeats, isin, plain_text, positions, system_memory
 from evallib.schemas import _blank, _duplicated
 
 words = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", " a", "", "  ", "\t", "\u00a0", "é", "R1", "R10"])),
@@ -92,3 +92,16 @@ def test_has_repeats_sees_a_repeat_among_many():
     assert not has_repeats(s)
     s.iloc[99_999] = s.iloc[3]
     assert has_repeats(s)
+
+
+def test_system_memory_is_scoped(monkeypatch):
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = pa.default_memory_pool().backend_name
+    with system_memory():
+        assert pa.default_memory_pool().backend_name == "system"
+        arr = pa.array(["a", "b"] * 1000)
+    assert pa.default_memory_pool().backend_name == before
+    assert arr.to_pylist()[:3] == ["a", "b", "a"]          # made inside, still usable outside
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", before)
+    with system_memory():                                   # the user's choice is kept
+        assert pa.default_memory_pool().backend_name == before
