@@ -94,11 +94,18 @@ class _Facts:
     ``first``: each person's first core-programme episode (earliest ``start_date``, ties
     by ``episode_id``) with the episode's columns and the referral's ``person_id``;
     ``ref_started``: per referral row, whether any episode (of any programme) hangs off it.
+    People are also numbered (the same ``person_id``, the same number; ``-1`` where
+    missing), so that questions about people are asked of numbers, not strings:
+    ``ref_person`` per referral row, ``first_person`` per row of ``first``, and
+    ``person_started`` per person (any episode of any programme, from any referral).
     """
 
     first: pd.DataFrame
     first_ref_row: np.ndarray
     ref_started: np.ndarray
+    ref_person: np.ndarray
+    first_person: np.ndarray
+    person_started: np.ndarray
 
 
 def _facts(ds: Dataset) -> _Facts:
@@ -145,7 +152,11 @@ def _facts(ds: Dataset) -> _Facts:
     first_pos, first_row = first_pos[ranked], first_row[ranked]
     first = ep.iloc[core[first_pos]].reset_index(drop=True)
     first["person_id"] = person_id.iloc[ranked].reset_index(drop=True)
-    facts = _Facts(first=first, first_ref_row=first_row, ref_started=ref_started)
+    first_person = np.where(first_row >= 0, person[np.maximum(first_row, 0)], -1) if len(first_row) else first_row
+    started = person[ref_started]
+    person_started = np.bincount(started[started >= 0], minlength=missing) > 0
+    facts = _Facts(first=first, first_ref_row=first_row, ref_started=ref_started, ref_person=person,
+                   first_person=first_person, person_started=person_started)
     cache.clear()
     cache[key] = facts
     return facts
@@ -200,9 +211,10 @@ def referred_not_started(ds: Dataset, period: Period | str) -> pd.DataFrame:
     period = parse_period(period)
     ref = ds.referrals
     in_period = ref["referral_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
-    eligible = ref[(in_period & ref["eligible"].fillna(False).astype(bool)).to_numpy(bool)]
-    started_people = ref["person_id"][_facts(ds).ref_started]
-    out = eligible[~isin(eligible["person_id"], started_people)]
+    facts = _facts(ds)
+    code = facts.ref_person
+    started = facts.person_started[np.maximum(code, 0)] & (code >= 0)   # a missing person never started
+    out = ref[(in_period & ref["eligible"].fillna(False).astype(bool)).to_numpy(bool) & ~started]
     out = out.sort_values(["person_id", "referral_date", "referral_id"], kind="stable")
     out = out.drop_duplicates("person_id").copy()
     out["group"] = REFERRED_NOT_STARTED
@@ -257,24 +269,33 @@ def record_flow(ds: Dataset, period: Period | str, settings: OutcomeSettings | N
         rows.append({"stage": stage, "step": step, "n": int(n), "reason": reason})
 
     add("Referrals supplied", "kept", len(ref), "rows in referrals")
-    in_period = ref["referral_date"].between(pd.Timestamp(period.start), pd.Timestamp(period.end))
-    ref_in = ref.loc[in_period.to_numpy(bool), ["person_id", "eligible"]]   # only what the flow needs
-    starters_ids = st["person_id"].dropna()
-    scope = pd.concat([ref_in["person_id"].dropna(), starters_ids], ignore_index=True).drop_duplicates()
-    add("People referred in the period or starting in it", "kept", len(scope), "distinct person_id")
-
     facts = _facts(ds)
-    any_episode = ref["person_id"][facts.ref_started]
-    eligible_in = ref_in["person_id"][ref_in["eligible"].fillna(False).astype(bool).to_numpy(bool)]
-    others = scope[~isin(scope, starters_ids)]
-    pos = positions(others, facts.first["person_id"])
-    first_start = pd.Series(facts.first["start_date"].to_numpy()[np.maximum(pos, 0)]).where(pos >= 0)
-    has_core = first_start.notna().to_numpy()
-    before = has_core & (first_start < pd.Timestamp(period.start)).fillna(False).to_numpy()
-    after = has_core & (first_start > pd.Timestamp(period.end)).fillna(False).to_numpy()
-    other_prog = ~has_core & isin(others, any_episode)
-    eligible_not_started = ~has_core & ~other_prog & isin(others, eligible_in)
-    not_eligible = ~has_core & ~other_prog & ~eligible_not_started
+    lo, hi = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    in_period = ref["referral_date"].between(lo, hi).to_numpy(bool)
+    first_start = facts.first["start_date"]
+    starting = first_start.between(lo, hi).to_numpy(bool)        # the rows of ``st``, as numbers
+    n = len(facts.person_started)
+    referred = np.zeros(n, bool)
+    referred[facts.ref_person[in_period & (facts.ref_person >= 0)]] = True
+    eligible = np.zeros(n, bool)
+    eligible[facts.ref_person[in_period & (facts.ref_person >= 0)
+                              & ref["eligible"].fillna(False).astype(bool).to_numpy(bool)]] = True
+    starter = np.zeros(n, bool)
+    starter[facts.first_person[starting & (facts.first_person >= 0)]] = True
+    scope = referred | starter
+    add("People referred in the period or starting in it", "kept", int(scope.sum()), "distinct person_id")
+
+    has_core = np.zeros(n, bool)
+    core_start = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    known = (facts.first_person >= 0) & first_start.notna().to_numpy(bool)
+    has_core[facts.first_person[known]] = True
+    core_start[facts.first_person[known]] = first_start.to_numpy("datetime64[ns]")[known]
+    others = scope & ~starter
+    before = others & has_core & (core_start < lo.to_datetime64())
+    after = others & has_core & (core_start > hi.to_datetime64())
+    other_prog = others & ~has_core & facts.person_started
+    eligible_not_started = others & ~has_core & ~other_prog & eligible
+    not_eligible = others & ~has_core & ~other_prog & ~eligible_not_started
     for mask, reason in (
         (not_eligible, "not eligible"),
         (eligible_not_started, "eligible, never started a programme"),
