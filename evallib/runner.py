@@ -9,7 +9,8 @@ knows how to run them safely and unattended:
    parameters against the notebook's ``parameters`` cell *before anything runs*:
    papermill itself only warns about a misspelt parameter and then runs the notebook
    with its default, which would silently report on the wrong thing.
-2. :func:`execute` runs each job with papermill in its own process (so jobs can run
+2. :func:`execute` runs each job with papermill in a worker process kept for the run
+   (:mod:`evallib.workers`), each notebook in a kernel of its own (so jobs can run
    in parallel without sharing a working directory or a kernel), keeps the executed
    notebook, renders a code-free self-contained HTML report and, if asked, an A4
    PDF. Each report is built in a staging folder and moved whole into its own folder,
