@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "positions", "plain_text", "has_repeats", "system_memory"]
+__all__ = ["isin", "positions", "matches", "plain_text", "has_repeats", "system_memory"]
 
 
 def _arrow(values) -> pa.Array | pa.ChunkedArray | None:
@@ -83,6 +83,27 @@ def positions(values, universe) -> np.ndarray:
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def matches(values, universe) -> tuple[np.ndarray, np.ndarray]:
+    """``(at, where)``: the positions in ``values`` of those found in ``universe``, and where.
+
+    :func:`positions` without an answer for every value: for ten million police records
+    of which a few are about the people asked for, only the matches are materialised.
+    """
+    arr, vs = _arrow(values), _value_set(universe)
+    if arr is None or vs is None:
+        where = positions(values, universe)
+        at = np.flatnonzero(where >= 0)
+        return at, where[at]
+    if pa.types.is_string(arr.type):
+        arr = arr.cast(pa.large_string())
+    found = pc.index_in(arr, value_set=vs, skip_nulls=True)
+    if isinstance(found, pa.ChunkedArray):
+        found = found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
+    at = np.flatnonzero(found.is_valid().to_numpy(zero_copy_only=False))
+    where = found.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
+    return at, where
+
+
 def _bool(hit) -> np.ndarray:
     if isinstance(hit, pa.ChunkedArray):
         hit = hit.combine_chunks() if hit.num_chunks != 1 else hit.chunk(0)
@@ -134,7 +155,7 @@ def _text_chunks(values) -> list[pa.Array] | None:
     return [c.cast(pa.large_string()) for c in chunks if len(c)]
 
 
-def _hashes(chunk: pa.Array) -> np.ndarray:
+def _hashes(chunk: pa.Array, out: np.ndarray | None = None) -> np.ndarray:
     """A 64-bit hash of every value of a ``large_string`` chunk, from its bytes (nulls: anything).
 
     Reads the values' bytes eight at a time straight from the Arrow buffers, a block of
@@ -148,23 +169,28 @@ def _hashes(chunk: pa.Array) -> np.ndarray:
         data = np.concatenate([data, np.zeros(8 - size, np.uint8)])
     words = np.ndarray(shape=(len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))  # 8 bytes at each byte
     last = len(data) - 8
-    out = np.empty(len(chunk), np.uint64)
+    out = np.empty(len(chunk), np.uint64) if out is None else out
     for lo in range(0, len(chunk), _BLOCK):
         hi = min(lo + _BLOCK, len(chunk))
         start, end = offsets[lo: hi], offsets[lo + 1: hi + 1]
         length = end - start
         h = length.astype(np.uint64) * _GOLDEN
-        for j in range(0, int(length.max(initial=0)), 8):
+        shortest, longest = int(length.min(initial=0)), int(length.max(initial=0))
+        for j in range(0, longest, 8):
             rest = length - j
             at = start + j
-            back = np.clip(at - last, 0, 7)             # near the buffer's end: read earlier, shift down
-            word = words[np.minimum(at - back, last)] >> (back.astype(np.uint64) * np.uint64(8))
-            keep = np.where(rest >= 8, _ALL_BITS,
-                            (np.uint64(1) << (np.clip(rest, 0, 7).astype(np.uint64) * np.uint64(8))) - np.uint64(1))
-            mixed = h ^ ((word & keep) * _MIX1)
+            if at[-1] > last or at.max() > last:        # near the buffer's end: read earlier, shift down
+                back = np.clip(at - last, 0, 7)
+                word = words[np.minimum(at - back, last)] >> (back.astype(np.uint64) * np.uint64(8))
+            else:
+                word = words[at]
+            if shortest < j + 8:                        # some values end within this word: mask the rest
+                word &= np.where(rest >= 8, _ALL_BITS, (np.uint64(1) << (np.clip(rest, 0, 7).astype(np.uint64)
+                                                                         * np.uint64(8))) - np.uint64(1))
+            mixed = h ^ (word * _MIX1)
             mixed ^= mixed >> np.uint64(31)
             mixed *= _MIX2
-            h = np.where(rest > 0, mixed, h)         # a value's hash depends on its own bytes only
+            h = mixed if shortest > j else np.where(rest > 0, mixed, h)   # a hash depends on its own bytes only
         h ^= h >> np.uint64(29)
         out[lo: lo + len(h)] = h
     return out
@@ -184,13 +210,22 @@ def has_repeats(values) -> bool:
         return bool(s.dropna().duplicated().any())
     if not chunks:
         return False
-    hashes = np.concatenate([_hashes(c) for c in chunks])
-    valid = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks])
-    ordered = np.sort(hashes if valid.all() else hashes[valid])
+    def all_hashes() -> np.ndarray:
+        out = np.empty(sum(len(c) for c in chunks), np.uint64)
+        at = 0
+        for c in chunks:
+            _hashes(c, out[at: at + len(c)])
+            at += len(c)
+        return out
+
+    nulls = sum(c.null_count for c in chunks)
+    valid = np.concatenate([c.is_valid().to_numpy(zero_copy_only=False) for c in chunks]) if nulls else None
+    ordered = all_hashes()[valid] if nulls else all_hashes()
+    ordered.sort()                               # in place: no second copy of ten million numbers
     same = ordered[1:] == ordered[:-1]
     if not same.any():
         return False
-    suspects = np.isin(hashes, ordered[1:][same]) & valid
+    suspects = np.isin(all_hashes(), ordered[1:][same]) & (valid if nulls else True)   # rare: hash again
     texts = pa.chunked_array(chunks).filter(pa.array(suspects))
     return pc.count_distinct(texts).as_py() < len(texts)
 

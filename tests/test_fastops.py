@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evallib.fastops import has_repeats, isin, plain_text, positions, system_memory
+from evallib.fastops import has_repeats, isin, matches, plain_text, positions, system_memory
 from evallib.schemas import _blank, _duplicated
 
 words = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", " a", "", "  ", "\t", "\u00a0", "é", "R1", "R10"])),
@@ -26,6 +26,9 @@ def test_isin_and_positions_match_pandas(values, universe):
     where = positions(s, distinct)
     lookup = {v: i for i, v in enumerate(distinct)}
     assert where.tolist() == [lookup.get(v, -1) if v is not None else -1 for v in values]
+    for vals in (s, s.astype(object)):
+        at, found = matches(vals, distinct)
+        assert at.tolist() == np.flatnonzero(where >= 0).tolist() and found.tolist() == where[where >= 0].tolist()
 
 
 def test_isin_on_numbers_and_dates_uses_pandas():

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from evallib.cohorts import Cohort
-from evallib.fastops import isin, positions
+from evallib.fastops import isin, matches
 from evallib.params import OutcomeSettings
 from evallib.schemas import Dataset
 
@@ -49,12 +49,10 @@ def _pairs(person_ids: pd.Series, police_ids: pd.Series, use: np.ndarray) -> tup
     """(person row, police row) for every police record of every person with ``use``.
 
     When each person appears once (a cohort), one hash lookup of the police ids
-    (:func:`evallib.fastops.positions`) replaces a merge on the string key.
+    (:func:`evallib.fastops.matches`) replaces a merge on the string key.
     """
     if not person_ids.duplicated().any():
-        found = positions(police_ids, person_ids)
-        pos = np.flatnonzero(found >= 0)
-        rows = found[pos]
+        pos, rows = matches(police_ids, person_ids)
         keep = use[rows]
         return rows[keep], pos[keep]
     left = pd.DataFrame({"row": np.arange(len(person_ids)), "person_id": person_ids.to_numpy()})[use]
@@ -115,7 +113,7 @@ def proven_reoffending(
     out_date = police["outcome_date"].to_numpy("datetime64[ns]")[pos]
     proven = (
         (off_date > idx_ns) & (off_date <= end_ns)
-        & isin(police["outcome"], settings.proven_outcomes)[pos]
+        & isin(police["outcome"].iloc[pos], settings.proven_outcomes)
         & ~np.isnat(out_date)
         & (out_date <= wait_ns) & (out_date <= extract.to_datetime64())
     )
