@@ -10,6 +10,7 @@ Other dtypes (numbers, dates) go to pandas, which is already fast for them.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
@@ -212,10 +213,13 @@ def has_repeats(values) -> bool:
         return False
     def all_hashes() -> np.ndarray:
         out = np.empty(sum(len(c) for c in chunks), np.uint64)
-        at = 0
-        for c in chunks:
-            _hashes(c, out[at: at + len(c)])
-            at += len(c)
+        starts = np.cumsum([0] + [len(c) for c in chunks])
+        if len(out) < 4 * _BLOCK:
+            for c, at in zip(chunks, starts, strict=False):
+                _hashes(c, out[at: at + len(c)])
+        else:      # two threads (numpy works without holding the interpreter on blocks this size)
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(lambda i: _hashes(chunks[i], out[starts[i]: starts[i + 1]]), range(len(chunks))))
         return out
 
     nulls = sum(c.null_count for c in chunks)

@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import inspect
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -611,6 +612,8 @@ def _parse_column(raw: pd.Series, col: Column, allowed: tuple[str, ...] | None, 
 
 
 _DAY_NS = 86_400_000_000_000
+#: Tables at least this long have their columns' shortcut checks run two at a time.
+PARALLEL_ROWS = 1_000_000
 
 
 def _clean_column(raw: pd.Series, table: str, col: Column, area: AreaParams) -> pd.Series | None:
@@ -893,11 +896,28 @@ def _load_dataset(folder: str | Path, area: AreaParams | str | None) -> Dataset:
                                  "check --area, or the area: key in dataset.yaml"))
     problems.extend(_params_identifiers(area))
 
+    listing = _folder_files(folder)
+    with ThreadPoolExecutor(1) as reader:
+        # Parquet tables are read one after another in the background while the main
+        # thread checks the table before (Arrow reads without holding the interpreter).
+        ahead = {t: reader.submit(_read_raw, path) for t in TABLES
+                 if (path := _find_file(folder, t, listing)[0]) is not None and path.suffix.lower() == ".parquet"}
+        found = [p for t in TABLES if (p := _find_file(folder, t, listing)[0]) is not None]
+        ahead["fingerprint"] = reader.submit(fingerprint, found, folder / "dataset.yaml")
+        try:
+            return _check_tables(folder, area, meta, problems, listing, ahead)
+        finally:
+            for future in ahead.values():
+                future.cancel()
+
+
+def _check_tables(folder: Path, area: AreaParams, meta: DatasetMeta | None, problems: list, listing: list[Path],
+                  ahead: dict) -> Dataset:
+    """Read and check every table of the contract (``ahead``: reads already under way)."""
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
     offsets: dict[str, np.ndarray | int] = {}
     unusable: dict[str, str] = {}   # table -> why it could not be read (knock-on problems are collapsed)
-    listing = _folder_files(folder)
     for table in TABLES.values():
         path, found_problems = _find_file(folder, table.name, listing)
         problems.extend(found_problems)
@@ -914,7 +934,8 @@ def _load_dataset(folder: str | Path, area: AreaParams | str | None) -> Dataset:
         fname = path.name
         mapping = area.columns.get(table.name, {})
         extras = set(area.extra_columns.get(table.name, []))
-        raw, offset, read_problems = _read_raw(path, {*table.names, *mapping, *extras})
+        raw, offset, read_problems = (ahead[table.name].result() if table.name in ahead
+                                      else _read_raw(path, {*table.names, *mapping, *extras}))
         if raw is None or set(raw.columns) & {*table.names, *mapping}:
             problems.extend(read_problems)   # header problems only where a header was found
         if raw is None:
@@ -959,10 +980,13 @@ def _load_dataset(folder: str | Path, area: AreaParams | str | None) -> Dataset:
             problems.append(_problem(fname, "", "", "", f"the table {table.name} has a header but no rows",
                                      f"export the {table.name} records again: every report counts referrals"))
         parsed: dict[str, pd.Series] = {}
-        for col in table.columns:
-            if col.name not in raw.columns:
-                continue
-            clean = _clean_column(raw[col.name], table.name, col, area)
+        present = [c for c in table.columns if c.name in raw.columns]
+        with ThreadPoolExecutor(2 if len(raw) >= PARALLEL_ROWS else 1) as pool:   # Arrow and numpy run in parallel
+            shortcut = dict(zip([c.name for c in present],
+                                pool.map(_clean_column, [raw[c.name] for c in present], [table.name] * len(present),
+                                         present, [area] * len(present)), strict=True))
+        for col in present:
+            clean = shortcut[col.name]
             if clean is not None:
                 parsed[col.name] = clean
                 continue
@@ -1027,7 +1051,7 @@ def _load_dataset(folder: str | Path, area: AreaParams | str | None) -> Dataset:
     if len(found):
         raise DataValidationError(found, folder)
     return Dataset(folder=folder, meta=meta, area=area, tables={k: v.reset_index(drop=True) for k, v in tables.items()},
-                   present=set(files), files=files, fingerprint=fingerprint(files.values(), folder / "dataset.yaml"))
+                   present=set(files), files=files, fingerprint=ahead["fingerprint"].result())
 
 
 def _duplicated(values: pd.Series) -> pd.Series:
