@@ -70,7 +70,7 @@ except ImportError:  # pragma: no cover - Windows: no lock
     fcntl = None
 
 from evallib import __version__, incremental
-from evallib.browser import Chromium, prepare, print_pdf, screenshot
+from evallib.browser import check, prepare, print_pdf, screenshot
 from evallib.outputs import INTERNAL, RESERVED_NAMES, report_dir
 from evallib.params import (
     ParamsError,
@@ -756,8 +756,9 @@ def execute(
         and running one notebook at a time, each notebook in a kernel of its own, so
         jobs share no state.
     formats : sequence of {"html", "pdf"}
-        HTML is always made; ``"pdf"`` also prints it to A4 PDF with Chromium: one
-        browser, started for the run and closed after it, prints every report.
+        HTML is always made; ``"pdf"`` also prints it to A4 PDF with Chromium: each
+        worker starts one browser and prints all its reports with it
+        (:mod:`evallib.browser`); Chromium is checked to start before anything runs.
     progress : bool
         Show a progress bar (on standard error).
     timeout : int, optional
@@ -818,7 +819,7 @@ def execute(
         work = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=_work_dir(roots[0])))
         stack.callback(_remove_if_empty, work.parent)  # callbacks run last first
         stack.callback(shutil.rmtree, work, ignore_errors=True)
-        browser = stack.enter_context(_run_browser(chromium)).endpoint if chromium else None
+        browser = _check_browser(chromium) if chromium else None
         staging = {i: _new_staging(jobs[i]) for i in todo}
 
         workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
@@ -1023,8 +1024,8 @@ def _run_in_subprocess(job: Job, browser: str | None, timeout: int | None,
                        work: Path, keep_fds: Sequence[int] = ()) -> JobResult:
     """Run one job in a fresh ``python -m evallib.runner`` process and read its result.
 
-    ``browser``: the DevTools endpoint of the run's Chromium, which prints the PDF
-    (:func:`_run_browser`); ``None`` for HTML only.
+    ``browser``: the Chromium program that prints the PDF (:func:`find_chromium`);
+    ``None`` for HTML only.
 
     Used for a job on a Dask cluster (a local run reuses its worker processes instead,
     :class:`evallib.workers.WorkerPool`). A subprocess (rather than a process pool)
@@ -1179,7 +1180,7 @@ def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | No
                 t = lap("html", t)
                 if browser:
                     result.stage = "pdf"
-                    result.outputs.update(print_report(job.html_path, job.pdf_path, browser=browser))
+                    result.outputs.update(print_report(job.html_path, job.pdf_path, chromium=browser))
                     t = lap("pdf", t)
                 result.ok, result.stage = True, ""
             except Exception as exc:
@@ -1374,28 +1375,28 @@ def find_chromium() -> str:
     )
 
 
-@contextlib.contextmanager
-def _run_browser(chromium: str) -> Iterator[Chromium]:
-    """One Chromium for the whole run (:class:`evallib.browser.Chromium`); the workers
-    print through its DevTools endpoint. Closed when the run ends, also on Ctrl-C or
-    an error."""
+def _check_browser(chromium: str) -> str:
+    """Make sure Chromium starts before a run that prints PDFs (it is then stopped, so
+    only the workers' browsers run); returns the program for the workers."""
+    import evallib.browser
+
     try:
-        browser = Chromium(chromium)
+        check(chromium)
     except RuntimeError as exc:
         raise RunnerError(f"{exc}\nPDF reports need a working Chromium: fix it, set EVALLIB_CHROMIUM "
                           "to another, or run with --format html.") from None
-    with browser:
-        yield browser
+    finally:
+        evallib.browser.close()
+    return chromium
 
 
-def _prepare_printing(browser: str) -> None:
-    """Connect to the run's browser while the notebook runs (:func:`evallib.browser.prepare`)."""
-    with contextlib.suppress(ChromiumNotFoundError):   # the print says so
-        prepare(browser, find_chromium())
+def _prepare_printing(chromium: str) -> None:
+    """Start the worker's browser while the notebook runs (:func:`evallib.browser.prepare`)."""
+    prepare(chromium)
 
 
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,
-                chromium: str | None = None, timeout: float = 180, browser: str | None = None) -> Path:
+                chromium: str | None = None, timeout: float = 180) -> Path:
     """Print an HTML report to an A4 PDF with headless Chromium.
 
     Page size, margins, page numbers ("Page 2 of 9") and the running title come from
@@ -1403,10 +1404,8 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,
     own header and footer, which would show the file's path, are turned off. Each print
     has a fresh browser context, so nothing passes between reports.
 
-    ``browser`` is the DevTools endpoint of a running Chromium (a run's, see
-    :func:`execute`); without one, or when it cannot be reached, this process starts
-    its own ``chromium`` (default :func:`find_chromium`) once and keeps it for later
-    prints (:mod:`evallib.browser`).
+    This process starts its browser, ``chromium`` (default :func:`find_chromium`), on
+    its first print and keeps it for later prints (:mod:`evallib.browser`).
 
     Raises
     ------
@@ -1415,29 +1414,28 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,
     RuntimeError
         If Chromium does not produce the PDF, with its error; or takes over ``timeout`` s.
     """
-    return _print(html_path, pdf_path, chromium, timeout, browser, picture=False)["pdf"]
+    return _print(html_path, pdf_path, chromium, timeout, picture=False)["pdf"]
 
 
 def print_report(html_path: str | Path, pdf_path: str | Path | None = None, *,
-                 chromium: str | None = None, timeout: float = 180,
-                 browser: str | None = None) -> dict[str, Path]:
+                 chromium: str | None = None, timeout: float = 180) -> dict[str, Path]:
     """:func:`html_to_pdf` and :func:`first_page_images` from one load of the page.
 
     Returns ``{"pdf": ..., "png": ..., "pdf_png": ...}`` (the pictures made); raises
     as :func:`html_to_pdf` does.
     """
-    return _print(html_path, pdf_path, chromium, timeout, browser, picture=True)
+    return _print(html_path, pdf_path, chromium, timeout, picture=True)
 
 
 def _print(html_path: str | Path, pdf_path: str | Path | None, chromium: str | None, timeout: float,
-           browser: str | None, picture: bool) -> dict[str, Path]:
+           picture: bool) -> dict[str, Path]:
     exe = chromium or find_chromium()
     html_path = Path(html_path).resolve()
     target = Path(pdf_path).resolve() if pdf_path else html_path.with_suffix(".pdf")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     shot = html_path.with_suffix(".png")
-    made = {"pdf": print_pdf(html_path, target, chromium=exe, endpoint=browser, timeout=timeout,
+    made = {"pdf": print_pdf(html_path, target, chromium=exe, timeout=timeout,
                              picture=shot if picture else None)}
     if picture:
         if shot.exists():
@@ -1447,12 +1445,11 @@ def _print(html_path: str | Path, pdf_path: str | Path | None, chromium: str | N
 
 
 def first_page_images(html_path: str | Path, pdf_path: str | Path | None = None, *,
-                      chromium: str | None = None, timeout: float = 120,
-                      browser: str | None = None) -> dict[str, Path]:
+                      chromium: str | None = None, timeout: float = 120) -> dict[str, Path]:
     """Pictures of a report's first page, so a reviewer can look without running anything.
 
     ``<name>.png``: the HTML's first screen (1000 x 1400 pixels), by headless Chromium
-    (``browser`` and ``chromium`` as for :func:`html_to_pdf`); left out, with a warning,
+    (``chromium`` as for :func:`html_to_pdf`); left out, with a warning,
     if Chromium cannot make it. ``<name>.pdf.png``: the PDF's first page, by
     ``pdftoppm`` (Debian's poppler-utils), when both the PDF and the tool are there.
     Returns the images made.
@@ -1462,7 +1459,7 @@ def first_page_images(html_path: str | Path, pdf_path: str | Path | None = None,
     made: dict[str, Path] = {}
     try:
         made["png"] = screenshot(html_path, html_path.with_suffix(".png"), chromium=exe,
-                                 endpoint=browser, timeout=timeout)
+                                 timeout=timeout)
     except RuntimeError as exc:  # a picture for reviewers: its lack must not fail the report
         warnings.warn(str(exc), RuntimeWarning, stacklevel=2)
     if pdf_path:
