@@ -121,7 +121,9 @@ def _facts(ds: Dataset) -> _Facts:
     if key in cache:
         return cache[key]
     ref, ep = ds.referrals, ds.episodes
-    ep_row = positions(ep["referral_id"], ref["referral_id"])
+    known = ds.__dict__.get("_referral_rows")       # found by the loader's foreign-key check
+    ep_row = (known[2] if known is not None and known[0] is ep and known[1] is ref
+              else positions(ep["referral_id"], ref["referral_id"]))
     ref_started = np.zeros(len(ref), dtype=bool)
     ref_started[ep_row[ep_row >= 0]] = True
     person = _codes(ref["person_id"])

@@ -97,7 +97,14 @@ def matches(values, universe) -> tuple[np.ndarray, np.ndarray]:
         return at, where[at]
     if pa.types.is_string(arr.type):
         arr = arr.cast(pa.large_string())
-    found = pc.index_in(arr, value_set=vs, skip_nulls=True)
+    if isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 1 and len(arr) >= 4 * _BLOCK:
+        half = arr.num_chunks // 2           # two threads, each looking up half of the chunks
+        with ThreadPoolExecutor(2) as pool:
+            parts = list(pool.map(lambda chunks: pc.index_in(pa.chunked_array(chunks, arr.type), value_set=vs,
+                                                             skip_nulls=True), (arr.chunks[:half], arr.chunks[half:])))
+        found = pa.chunked_array([c for part in parts for c in part.chunks], pa.int32())
+    else:
+        found = pc.index_in(arr, value_set=vs, skip_nulls=True)
     if isinstance(found, pa.ChunkedArray):
         found = found.combine_chunks() if found.num_chunks != 1 else found.chunk(0)
     at = np.flatnonzero(found.is_valid().to_numpy(zero_copy_only=False))

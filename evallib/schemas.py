@@ -1046,12 +1046,16 @@ def _check_tables(folder: Path, area: AreaParams, meta: DatasetMeta | None, prob
                    f"save it as {p}.csv (CSV UTF-8), {p}.xlsx or {p}.parquet")
             problems.append(_problem(f.name, "", "", "", f"this file looks like the table {p} but is not read",
                                      how))
-    _check_relations(tables, files, offsets, meta, problems, unusable)
+    found: dict = {}
+    _check_relations(tables, files, offsets, meta, problems, unusable, found)
     found = _as_frame(problems)
     if len(found):
         raise DataValidationError(found, folder)
-    return Dataset(folder=folder, meta=meta, area=area, tables={k: v.reset_index(drop=True) for k, v in tables.items()},
-                   present=set(files), files=files, fingerprint=ahead["fingerprint"].result())
+    ds = Dataset(folder=folder, meta=meta, area=area, tables={k: v.reset_index(drop=True) for k, v in tables.items()},
+                 present=set(files), files=files, fingerprint=ahead["fingerprint"].result())
+    if ("episodes", "referral_id") in found:   # kept for the cohorts (evallib.cohorts._facts), with its tables
+        ds.__dict__["_referral_rows"] = (ds.tables["episodes"], ds.tables["referrals"], found[("episodes", "referral_id")])
+    return ds
 
 
 def _duplicated(values: pd.Series) -> pd.Series:
@@ -1086,11 +1090,12 @@ def _params_identifiers(area: AreaParams) -> list[dict]:
             for key, table, name, how in listed if identifying(name)]
 
 
-def _check_relations(tables, files, offsets, meta, problems, unusable=None) -> None:
+def _check_relations(tables, files, offsets, meta, problems, unusable=None, found=None) -> None:
     """Cross-column and cross-table rules: foreign keys, date order, extract dates.
 
     ``unusable`` (table or ``table.column`` -> why) names what could not be read: rows
     pointing at it are not each reported as "not found" but counted in one line.
+    ``found``: a dict given to receive the row of referrals each episode points at.
     """
     unusable = dict(unusable or {})
     def report(table, col, mask, what, fix, values=None):
@@ -1112,7 +1117,11 @@ def _check_relations(tables, files, offsets, meta, problems, unusable=None) -> N
                                          f"because {why}", f"fix {pt} first (see the problem above); these "
                                          "rows are checked again then"))
             continue
-        bad = child.notna() & ~pd.Series(isin(child, tables[pt][pc]), index=child.index)
+        if (t, c) == ("episodes", "referral_id") and found is not None:   # where each is: the cohorts need it
+            found[(t, c)] = where = positions(child, tables[pt][pc])
+            bad = child.notna() & pd.Series(where < 0, index=child.index)
+        else:
+            bad = child.notna() & ~pd.Series(isin(child, tables[pt][pc]), index=child.index)
         report(t, c, bad, f"not found in {pt}.{pc}", f"every {c} must match a row of {pt}")
     if "onward_referrals" in files:
         o = tables["onward_referrals"]

@@ -108,3 +108,22 @@ def test_system_memory_is_scoped(monkeypatch):
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", before)
     with system_memory():                                   # the user's choice is kept
         assert pa.default_memory_pool().backend_name == before
+
+
+@given(ids, ids)
+def test_two_thread_paths_give_the_same_answers(values, universe):
+    """Long columns are hashed and looked up on two threads: the same answers (block size made tiny)."""
+    from evallib import fastops
+
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
+        [pa.array(values[:7], pa.string()), pa.array(values[7:15], pa.string()), pa.array(values[15:], pa.string())])))
+    u = pd.Series(universe, dtype="string").dropna().drop_duplicates()
+    one = has_repeats(chunked), matches(chunked, u)
+    old = fastops._BLOCK
+    try:
+        fastops._BLOCK = 2
+        two = has_repeats(chunked), matches(chunked, u)
+    finally:
+        fastops._BLOCK = old
+    assert one[0] == two[0] == pd.Series(values, dtype=object).dropna().duplicated().any()
+    assert one[1][0].tolist() == two[1][0].tolist() and one[1][1].tolist() == two[1][1].tolist()
