@@ -1140,10 +1140,11 @@ def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | No
 
     ``kernels`` (:class:`evallib.workers.Kernels`) is the worker's: the notebook runs in
     its warm kernel, and with ``warm_next`` (the notebook the worker probably runs
-    next) the kernel for the worker's next job is started now. Without it (a one-job worker) the kernel's files (its kernelspec and
-    connection file) go in ``work``, inside the output folder's work folder, so a
-    killed run leaves nothing in the user's Jupyter folders and the next run removes
-    what is left. Either way the kernel runs this one notebook and is shut down.
+    next) the kernel for the worker's next job is started now. Without it (a one-job
+    worker) the kernel's files (its kernelspec and connection file) go in ``work``,
+    inside the output folder's work folder, so a killed run leaves nothing in the
+    user's Jupyter folders and the next run removes what is left. Either way the
+    kernel runs this one notebook and is shut down.
     """
     from evallib.workers import Kernels
 
