@@ -237,7 +237,10 @@ def build_cohort(ds: Dataset, period: Period | str, settings: OutcomeSettings | 
     rns = referred_not_started(ds, period)
     cols = ["person_id", "referral_id", "episode_id", "programme", "referral_date", "start_date",
             "end_date", "status", "group", "index_date", *COVARIATE_COLUMNS]
-    people = pd.concat([st.reindex(columns=cols), rns.reindex(columns=cols)], ignore_index=True)
+    rns = rns.reindex(columns=cols)
+    for c in ("start_date", "end_date"):       # no episode: dates, not text, so they join the starters' as dates
+        rns[c] = pd.Series(pd.NaT, index=rns.index, dtype="datetime64[ns]")
+    people = pd.concat([st.reindex(columns=cols), rns], ignore_index=True)
     people["self_referred"] = people["source"].eq("self").astype("boolean")
     for c in ("start_date", "end_date", "referral_date"):
         people[c] = pd.to_datetime(people[c]).astype("datetime64[ns]")

@@ -86,6 +86,20 @@ def test_first_core_episode_ties_go_to_the_first_episode_id_as_text(make_dataset
     assert list(st["referral_id"]) == ["R4", "R3", "R2"]
 
 
+def test_a_dataset_with_no_core_episode_builds_a_cohort(make_dataset):
+    """Nobody on a core programme yet (awareness courses only): referred-not-started people,
+    no starters, and a record flow that adds up (this used to fail on an empty lookup)."""
+    tables = {"referrals": [ref("R1", "P1"), ref("R2", "P2")],
+              "episodes": [ep("E1", "R2", "2021-06-01", "2021-07-01", "completed", "foundations")]}
+    cohort = build_cohort(make_dataset(tables), "2021-22")
+    assert list(cohort.people["group"]) == ["referred_not_started"]
+    assert str(cohort.people["start_date"].dtype) == "datetime64[ns]"
+    excluded = cohort.flow[cohort.flow["step"] == "excluded"]
+    reasons = dict(zip(excluded["reason"], excluded["n"], strict=True))
+    assert reasons["eligible, never started a programme"] == 1
+    assert reasons["awareness or follow-on programmes only"] == 1
+
+
 def test_index_date_exit_or_start(make_dataset):
     ds = make_dataset(TABLES)
     exit_c = build_cohort(ds, "2021-22", OutcomeSettings(index_date="exit")).people.set_index("person_id")
