@@ -378,6 +378,8 @@ def _jobs_with_usable_data(jobs: list, *, given_data: bool) -> tuple[list, list[
     the dataset's are left out with a note (not a failure). Returns ``(jobs to run,
     what was left out)``; the second is empty when only such notes were printed.
     """
+    if not jobs:   # every report is current: no dataset to check (nor pandas to import)
+        return [], []
     import yaml
 
     from evallib.notebook import needs_problems, notebook_needs
@@ -760,11 +762,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _NotRaised(Exception):
+    """Stands for an exception class whose module was never imported, so never raised."""
+
+
+def _imported(module: str, name: str) -> type[BaseException]:
+    """``module.name`` if the module is imported, else a class nothing raises: catching
+    the loader's errors must not import the loader (pandas), which a run with nothing
+    to make never needs."""
+    return getattr(sys.modules.get(module), name, _NotRaised)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``evallib`` command; returns the exit code (0, 1, 2 or 130)."""
     from evallib.params import ParamsError, PeriodError
     from evallib.runner import RunnerError
-    from evallib.schemas import DataValidationError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -773,7 +785,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USER_ERROR
     try:
         return args.func(args)
-    except DataValidationError as exc:
+    except _imported("evallib.schemas", "DataValidationError") as exc:
         if args.debug:
             raise
         _print_problems(exc, file=sys.stderr)

@@ -210,23 +210,45 @@ def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, Any]]:
         values in a new first cell, and the notebook's own settings would be silently
         overwritten or ignored.
     """
-    import nbformat
-    import papermill
-
     path = Path(notebook).resolve()
     key = (str(path), path.stat().st_mtime)
     if key in _PARAMETER_CACHE:
         return _PARAMETER_CACHE[key]
-    nb = nbformat.read(path, as_version=4)
-    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+    text = path.read_bytes()
+    cells = json.loads(text).get("cells", [])
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells):
         raise NotebookParameterError(
             f"{path}: has no cell tagged 'parameters'. Put the notebook's settings "
             "(area, period, data_dir, output_dir, ...) in one code cell and give it the tag "
             "'parameters' (in JupyterLab: select the cell, open the property inspector, "
             "add the tag)."
         )
-    declared = papermill.inspect_notebook(str(path))
+    declared = _inspected(path, text)
     _PARAMETER_CACHE[key] = declared
+    return declared
+
+
+def _inspected(path: Path, text: bytes) -> dict[str, dict[str, Any]]:
+    """:func:`papermill.inspect_notebook`, remembered on disk by the notebook's content:
+    importing papermill is most of what an unchanged rerun costs (``evallib run`` with
+    nothing to do). The cache (``$XDG_CACHE_HOME/evallib``, else ``~/.cache/evallib``)
+    is only ever a copy: unreadable or unwritable, it is ignored."""
+    import hashlib
+    from importlib.metadata import version
+
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "evallib" / "parameters"
+    name = hashlib.sha256(text + f"|papermill {version('papermill')}".encode()).hexdigest()
+    cached = folder / f"{name}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(cached.read_text(encoding="utf-8"))
+    import papermill
+
+    declared = papermill.inspect_notebook(str(path))
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        folder.mkdir(parents=True, exist_ok=True)
+        spare = folder / f".{name}.{os.getpid()}.tmp"
+        spare.write_text(json.dumps(declared), encoding="utf-8")
+        os.replace(spare, cached)   # whole or not at all, for runs side by side
     return declared
 
 
@@ -600,11 +622,10 @@ def notebook_period_kinds(notebook: str | Path) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=64)
 def _period_kinds(path: Path, mtime: float) -> tuple[str, ...]:
-    """Read once per notebook version: :func:`plan` asks for every job."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    kinds = nb.metadata.get("evallib", {}).get("periods")
+    """Read once per notebook version: :func:`plan` asks for every job. Plain JSON, as
+    only the metadata is read (nbformat would import and run its validator)."""
+    metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    kinds = metadata.get("evallib", {}).get("periods")
     return tuple(kinds) if kinds else ("year", "quarter", "range")
 
 

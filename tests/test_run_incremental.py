@@ -57,6 +57,18 @@ def test_unchanged_rerun_reuses_every_report_and_says_so(local):
     assert "Reused by the run of" in (out / "index.html").read_text()
 
 
+def test_an_unchanged_rerun_does_not_load_the_notebook_machinery(local):
+    """What a rerun costs is mostly imports: papermill (with nbclient and jupyter_client)
+    is not imported when nothing is to be made (notebook parameters are remembered by
+    content), nor nbformat."""
+    data, out, _ = local
+    code = ("import sys; from evallib.cli import main; "
+            f"rc = main(['run', '--data', {str(data)!r}, '--out', {str(out)!r}, *{ARGS!r}, *{TWO!r}]); "
+            "print('RC', rc, sorted(m for m in ('papermill', 'nbformat', 'nbclient') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert "RC 0 []" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_dask_executor_gives_the_same_outputs(local, tmp_path):
     data, out, _ = local
     cluster = _run(data, tmp_path / "dask", *TWO, "--executor", "dask", "--jobs", "2")
