@@ -897,7 +897,7 @@ def _load_dataset(folder: str | Path, area: AreaParams | str | None) -> Dataset:
     problems.extend(_params_identifiers(area))
 
     listing = _folder_files(folder)
-    with ThreadPoolExecutor(1) as reader:
+    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as lookup:
         # Parquet tables are read one after another in the background while the main
         # thread checks the table before (Arrow reads without holding the interpreter).
         ahead = {t: reader.submit(_read_raw, path) for t in TABLES
@@ -905,15 +905,16 @@ def _load_dataset(folder: str | Path, area: AreaParams | str | None) -> Dataset:
         found = [p for t in TABLES if (p := _find_file(folder, t, listing)[0]) is not None]
         ahead["fingerprint"] = reader.submit(fingerprint, found, folder / "dataset.yaml")
         try:
-            return _check_tables(folder, area, meta, problems, listing, ahead)
+            return _check_tables(folder, area, meta, problems, listing, ahead, lookup)
         finally:
             for future in ahead.values():
                 future.cancel()
 
 
 def _check_tables(folder: Path, area: AreaParams, meta: DatasetMeta | None, problems: list, listing: list[Path],
-                  ahead: dict) -> Dataset:
-    """Read and check every table of the contract (``ahead``: reads already under way)."""
+                  ahead: dict, lookup: ThreadPoolExecutor) -> Dataset:
+    """Read and check every table of the contract (``ahead``: reads already under way; ``lookup``:
+    a thread for the foreign-key lookup, started as soon as its tables are checked)."""
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
     offsets: dict[str, np.ndarray | int] = {}
@@ -1032,6 +1033,9 @@ def _check_tables(folder: Path, area: AreaParams, meta: DatasetMeta | None, prob
         for c in extras & set(raw.columns):
             df[c] = raw[c]
         tables[table.name] = df
+        if table.name == "episodes" and "referrals" in files and "referral_id" in raw.columns:
+            # where each episode's referral is: looked up beside the checks of the tables after
+            ahead["lookup"] = lookup.submit(positions, df["referral_id"], tables["referrals"]["referral_id"])
         for c in missing:
             if any(c.name == k[1] for k in (*FOREIGN_KEYS, *FOREIGN_KEYS.values())):
                 unusable.setdefault(f"{table.name}.{c.name}", f"{fname} has no column {c.name}")
@@ -1046,15 +1050,16 @@ def _check_tables(folder: Path, area: AreaParams, meta: DatasetMeta | None, prob
                    f"save it as {p}.csv (CSV UTF-8), {p}.xlsx or {p}.parquet")
             problems.append(_problem(f.name, "", "", "", f"this file looks like the table {p} but is not read",
                                      how))
-    found: dict = {}
-    _check_relations(tables, files, offsets, meta, problems, unusable, found)
+    lookups: dict = {"pending": ahead.get("lookup")}
+    _check_relations(tables, files, offsets, meta, problems, unusable, lookups)
     found = _as_frame(problems)
     if len(found):
         raise DataValidationError(found, folder)
     ds = Dataset(folder=folder, meta=meta, area=area, tables={k: v.reset_index(drop=True) for k, v in tables.items()},
                  present=set(files), files=files, fingerprint=ahead["fingerprint"].result())
-    if ("episodes", "referral_id") in found:   # kept for the cohorts (evallib.cohorts._facts), with its tables
-        ds.__dict__["_referral_rows"] = (ds.tables["episodes"], ds.tables["referrals"], found[("episodes", "referral_id")])
+    if ("episodes", "referral_id") in lookups:   # kept for the cohorts (evallib.cohorts._facts), with its tables
+        ds.__dict__["_referral_rows"] = (ds.tables["episodes"], ds.tables["referrals"],
+                                         lookups[("episodes", "referral_id")])
     return ds
 
 
@@ -1095,7 +1100,8 @@ def _check_relations(tables, files, offsets, meta, problems, unusable=None, foun
 
     ``unusable`` (table or ``table.column`` -> why) names what could not be read: rows
     pointing at it are not each reported as "not found" but counted in one line.
-    ``found``: a dict given to receive the row of referrals each episode points at.
+    ``found``: a dict given to receive the row of referrals each episode points at (its
+    ``pending``: that lookup already under way, for the tables as they are).
     """
     unusable = dict(unusable or {})
     def report(table, col, mask, what, fix, values=None):
@@ -1118,7 +1124,9 @@ def _check_relations(tables, files, offsets, meta, problems, unusable=None, foun
                                          "rows are checked again then"))
             continue
         if (t, c) == ("episodes", "referral_id") and found is not None:   # where each is: the cohorts need it
-            found[(t, c)] = where = positions(child, tables[pt][pc])
+            pending = found.get("pending")
+            found[(t, c)] = where = (pending.result() if pending is not None
+                                     else positions(child, tables[pt][pc]))
             bad = child.notna() & pd.Series(where < 0, index=child.index)
         else:
             bad = child.notna() & ~pd.Series(isin(child, tables[pt][pc]), index=child.index)
@@ -1146,10 +1154,19 @@ def _check_relations(tables, files, offsets, meta, problems, unusable=None, foun
             continue
         limit = pd.Timestamp(getattr(meta, EXTRACT_DATE_OF.get(t, "extract_date")) or meta.extract_date)
         for col in TABLES[t].columns:
-            if col.kind == "date" and df[col.name].max() > limit:   # the latest date first: usually none late
+            if col.kind == "date" and _latest(df[col.name]) > limit:   # the latest date first: usually none late
                 late = (df[col.name] > limit).fillna(False)
                 report(t, col.name, late, f"date is after the extract date {limit.date()}",
                        "correct the date, or the extract date in dataset.yaml")
+
+
+def _latest(dates: pd.Series) -> pd.Timestamp:
+    """The latest date of a column (``NaT`` when none), without the copy pandas makes to skip
+    missing values: as whole nanoseconds, a missing date is the smallest number there is."""
+    if dates.dtype != np.dtype("datetime64[ns]") or not len(dates):
+        return dates.max()
+    latest = dates.to_numpy().view(np.int64).max()
+    return pd.NaT if latest == np.iinfo(np.int64).min else pd.Timestamp(latest)
 
 
 def _fmt(v) -> str:

@@ -155,3 +155,24 @@ def test_columns_checked_two_at_a_time_give_the_same_tables(base, monkeypatch):
     two = load_dataset(base).tables
     for k in one:
         pd.testing.assert_frame_equal(one[k], two[k], check_exact=True)
+
+
+def test_the_episodes_referral_rows_are_kept_for_the_cohorts(base):
+    """The foreign-key check's lookup is kept with the tables it was made from (and used by
+    the cohorts instead of a second lookup)."""
+    from evallib.cohorts import _facts
+    from evallib.fastops import positions
+
+    ds = load_dataset(base)
+    episodes, referrals, rows = ds.__dict__["_referral_rows"]
+    assert episodes is ds.episodes and referrals is ds.referrals
+    assert rows.tolist() == positions(ds.episodes["referral_id"], ds.referrals["referral_id"]).tolist()
+    assert _facts(ds).ref_started.sum() == ds.episodes["referral_id"].nunique()
+
+
+def test_latest_date_is_pandas_max():
+    from evallib.schemas import _latest
+
+    for dates in (["2021-01-01", None, "2023-05-01"], [None, None], [], ["2020-01-01"]):
+        s = pd.Series(pd.to_datetime(dates), dtype="datetime64[ns]")
+        assert (pd.isna(_latest(s)) and pd.isna(s.max())) or _latest(s) == s.max()
