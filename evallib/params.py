@@ -330,7 +330,7 @@ class AreaParams(_Strict):
     def _contract_mistakes(self) -> list[str]:
         """Every ``columns``, ``labels``, ``date_formats`` and ``extra_columns`` key, and
         every label target, checked against the data contract: ``key: what is wrong``."""
-        from evallib.schemas import TABLES  # the contract; schemas imports this module
+        from evallib.contract import TABLES  # the contract; it imports this module
 
         out: list[str] = []
         table_list = ", ".join(TABLES)
@@ -402,7 +402,7 @@ class AreaParams(_Strict):
     def allowed_values(self, table: str, column: str) -> tuple[str, ...] | None:
         """The values a contract column takes in this area: a category's values, ``true``
         and ``false`` for a yes/no column (``None``: a column that takes no labels)."""
-        from evallib.schemas import TABLES
+        from evallib.contract import TABLES
 
         col = TABLES[table].column(column)
         if col.kind == "bool":

@@ -22,17 +22,23 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from evallib.params import AreaParams, load_area
-from evallib.schemas import Dataset, DatasetMeta, load_dataset
+
+if TYPE_CHECKING:
+    from evallib.schemas import Dataset
+
+# pandas and the loader are imported where a snapshot is read or made, not here:
+# :func:`dataset_digest` is all an unchanged rerun needs (evallib.incremental).
 
 __all__ = ["load_validated", "snapshot_key", "dataset_digest", "CACHE_DIR_NAME"]
 
 CACHE_DIR_NAME = ".evallib-cache"
 KEEP = 2
-_SCHEMAS = Path(__file__).resolve().parent / "schemas.py"
+#: The code whose answer a snapshot keeps: the loader, the contract it checks, and its
+#: vectorised helpers. A change to any of them makes every snapshot stale.
+_LOADER_CODE = tuple(Path(__file__).resolve().parent / name for name in ("schemas.py", "contract.py", "fastops.py"))
 
 
 def _content_files(folder: Path) -> list[Path]:
@@ -61,7 +67,10 @@ def snapshot_key(folder: str | Path, area: AreaParams) -> str:
     """The key a snapshot of ``folder`` validated against ``area`` is stored under."""
     h = hashlib.sha256(dataset_digest(folder).encode())
     h.update(area.model_dump_json().encode())
-    h.update(_SCHEMAS.read_bytes())
+    for code in _LOADER_CODE:
+        h.update(code.read_bytes())
+    import pandas as pd
+
     h.update(pd.__version__.encode())
     return h.hexdigest()
 
@@ -72,6 +81,10 @@ def _cache_root(folder: Path) -> Path:
 
 
 def _read(path: Path, folder: Path, area: AreaParams) -> Dataset | None:
+    import pandas as pd
+
+    from evallib.schemas import Dataset, DatasetMeta
+
     try:
         info = json.loads((path / "dataset.json").read_text(encoding="utf-8"))
         tables = {}
@@ -131,6 +144,8 @@ def load_validated(folder: str | Path, area: AreaParams | str | None = None) -> 
     The answer is the same ``Dataset`` either way (tables, dtypes, metadata,
     fingerprint); a dataset with problems raises ``DataValidationError`` every time.
     """
+    from evallib.schemas import load_dataset
+
     folder = Path(folder)
     if isinstance(area, str):
         area = load_area(area)

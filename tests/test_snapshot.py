@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evallib import snapshot
+from evallib import schemas, snapshot
 from evallib.notebook import load_for_notebook
 from evallib.schemas import DataValidationError, load_dataset
 from evallib.synthetic.demo import write_demo
@@ -35,13 +35,13 @@ def _same(a, b):
 
 def _count_validations(monkeypatch):
     calls = []
-    real = snapshot.load_dataset
+    real = schemas.load_dataset   # what the snapshot calls to validate (imported when it does)
 
     def counting(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(snapshot, "load_dataset", counting)
+    monkeypatch.setattr(schemas, "load_dataset", counting)
     return calls
 
 
