@@ -42,13 +42,14 @@ _LOADER_CODE = tuple(Path(__file__).resolve().parent / name for name in ("schema
 
 
 def _content_files(folder: Path) -> list[Path]:
-    """Every file of the dataset folder (partition folders included), hidden ones left out."""
-    out = []
-    for p in sorted(folder.iterdir()):
-        if p.name.startswith((".", "~$")):
-            continue
-        out.extend(sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p])
-    return out
+    """Every file of the dataset folder (partition folders included), hidden ones left out
+    at any depth: a service's own dataset in a subfolder keeps its snapshot in its own
+    ``.evallib-cache/``, which must not count as the outer dataset's content (else every
+    run that reads the inner dataset would make the outer one's reports stale)."""
+    def hidden(path: Path) -> bool:
+        return any(part.startswith((".", "~$")) for part in path.relative_to(folder).parts)
+
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not hidden(p)]
 
 
 def dataset_digest(folder: str | Path) -> str:

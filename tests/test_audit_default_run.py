@@ -115,6 +115,18 @@ def test_every_report_publishes_its_record(out):
             assert rec["counts"], rec["report"]
 
 
+def test_an_unchanged_rerun_of_the_whole_default_run_reuses_every_report(out):
+    """Every report of the default run is reused when nothing changed: the areas whose
+    demo data holds a service's dataset in a subfolder (Derbyshire's ``changes/``) and the
+    pooled reports that read them included."""
+    proc = subprocess.run([sys.executable, "-m", "evallib", "run", "--suite", str(out.parent / "suite.yaml"),
+                           "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((out / "run-log.json").read_text(encoding="utf-8"))["results"]
+    made = [(r["area"], r["period"], Path(r["notebook"]).stem) for r in results if not r["reused"]]
+    assert len(results) >= 19 and made == []
+
+
 def test_no_hidden_count_can_be_narrowed_in_any_report(out):
     hidden = 0
     for where, entry in published(out).items():

@@ -64,6 +64,21 @@ def test_partitioned_national_dataset_round_trips(tmp_path):
     _same(snapshot.load_validated(folder, "national"), first)
 
 
+def test_a_service_dataset_in_a_subfolder_keeps_its_snapshot_out_of_the_outer_key(tmp_path):
+    """Derbyshire's demo keeps the Changes service's dataset in ``changes/``: loading it
+    writes ``changes/.evallib-cache/``, which must not change the outer dataset's digest
+    (it did: every rerun then made the area's and the pooled reports again)."""
+    outer = write_demo(tmp_path / "outer")
+    inner = write_demo(outer / "changes")
+    before = snapshot.dataset_digest(outer)
+    snapshot.load_validated(inner, "leicestershire")          # writes the inner snapshot
+    assert any((inner / snapshot.CACHE_DIR_NAME).rglob("*.parquet"))
+    (outer / "changes" / ".~lock.referrals.csv#").write_text("an office lock file")
+    assert snapshot.dataset_digest(outer) == before
+    (inner / "referrals.csv").write_bytes((inner / "referrals.csv").read_bytes() + b"\n")
+    assert snapshot.dataset_digest(outer) != before              # the inner data itself counts
+
+
 def test_a_changed_file_or_area_is_validated_again(demo, monkeypatch):
     calls = _count_validations(monkeypatch)
     snapshot.load_validated(demo, "leicestershire")
