@@ -401,11 +401,17 @@ def _parse_dates(raw: pd.Series, blank: pd.Series, fmt: str) -> tuple[pd.Series,
         values = pd.to_datetime(_as_text(raw.where(~cells)), format=fmt, errors="coerce")
         if cells.any():
             values = values.where(~cells, pd.to_datetime(raw.where(cells), errors="coerce"))
-    values = values.astype("datetime64[ns]")
+    # pandas parses to seconds or microseconds, which hold 9999-12-31 (a common "no end
+    # date"); the dataset's dates are nanoseconds (1677-09-22 to 2262-04-11).
+    far = (values.notna() & ((values < pd.Timestamp.min) | (values > pd.Timestamp.max))).to_numpy(bool)
+    values = values.mask(far).astype("datetime64[ns]")
     ns = values.to_numpy().view(np.int64)
     if ((ns % 86_400_000_000_000)[~np.isnat(values.to_numpy())] != 0).any():   # times of day: drop them
         values = values.dt.normalize()
     bad = values.isna() & ~blank
+    if far.any() and not (bad & ~far).any():
+        return (values, bad, "a year the suite cannot hold as a date (it takes 1678 to 2261; 9999-12-31 is "
+                "sometimes written for 'no date')", "leave the cell empty when there is no date, or correct the year")
     if fmt == ISO_DATE:
         return (values, bad, "not a date in the form YYYY-MM-DD (the area file declares no date_format, and "
                 "the suite never guesses whether the day or the month comes first)",

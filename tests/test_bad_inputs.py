@@ -168,6 +168,11 @@ CONTRACT = [
     V("impossible-date", cell("referrals", "referral_date", "2021-13-01"),
       f"{R}, column referral_date, {ROW2}, value '2021-13-01': not a date"),
     V("date-as-text", cell("referrals", "referral_date", "first of May"), "referral_date", ROW2, "'first of May'"),
+    # Found by tests/test_loader_fuzz.py: a year pandas parses but a nanosecond date cannot hold crashed the loader.
+    V("no-date-as-9999", cell("episodes", "end_date", "9999-12-31"),
+      f"{E}, column end_date, {ROW2}, value '9999-12-31'", "1678 to 2261", "leave the cell empty"),
+    V("year-before-1678", cell("referrals", "referral_date", "1066-10-14"), "column referral_date",
+      "'1066-10-14'", "cannot hold as a date"),
     V("unknown-district", cell("referrals", "district", "Narnia"), f"{R}, column district, {ROW2}, value 'Narnia'",
       "Blaby"),
     V("unknown-source", cell("referrals", "source", "friend"), "column source", "'friend'", "not a known category"),
