@@ -71,6 +71,7 @@ except ImportError:  # pragma: no cover - Windows: no lock
 
 from evallib import __version__, incremental
 from evallib.browser import check, prepare, print_pdf, screenshot
+from evallib.browser import close as close_browser
 from evallib.outputs import INTERNAL, RESERVED_NAMES, report_dir
 from evallib.params import (
     ParamsError,
@@ -1043,34 +1044,21 @@ def _job_from_dict(d: Mapping[str, Any]) -> Job:
 
 def _run_in_subprocess(job: Job, browser: str | None, timeout: int | None,
                        work: Path, keep_fds: Sequence[int] = ()) -> JobResult:
-    """Run one job in a fresh ``python -m evallib.runner`` process and read its result.
+    """Run one job in a worker process of its own (a :class:`evallib.workers.WorkerPool`
+    of one, closed after it) and return its result.
 
     ``browser``: the Chromium program that prints the PDF (:func:`find_chromium`);
-    ``None`` for HTML only.
-
-    Used for a job on a Dask cluster (a local run reuses its worker processes instead,
-    :class:`evallib.workers.WorkerPool`). A subprocess (rather than a process pool)
-    needs nothing from the caller's ``__main__`` and survives a kernel that takes its
-    process down; whatever the worker prints is kept and shown if it dies without a result.
+    ``None`` for HTML only. Used for a job on a Dask cluster (a local run keeps its
+    worker processes for the whole run instead). The job runs exactly as in a local
+    run, and a worker that dies fails the job with the end of its log.
     """
-    start = time.monotonic()
-    work.mkdir(parents=True, exist_ok=True)
-    spec, answer, log = work / "job.json", work / "result.json", work / "worker.log"
-    spec.write_text(json.dumps({"job": _job_to_dict(job), "browser": browser,
-                                "timeout": timeout, "work": str(work)}), encoding="utf-8")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(repo_root()), *filter(None, [env.get("PYTHONPATH")])])
-    with open(log, "wb") as fh:
-        proc = subprocess.run([sys.executable, "-m", "evallib.runner", str(spec), str(answer)],
-                              stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                              env=env, cwd=str(job.notebook.parent), pass_fds=tuple(keep_fds))
-    if answer.exists():
-        return _read_result(job, answer)
-    tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
-    return JobResult(job, ok=False, seconds=time.monotonic() - start, stage="execute",
-                     ename="WorkerError",
-                     evalue=f"the process running the notebook stopped (exit code {proc.returncode})"
-                     + (":\n" + "\n".join(tail) if tail else ""))
+    from evallib.workers import WorkerPool
+
+    pool = WorkerPool(work, keep_fds)
+    try:
+        return pool.run(job, browser, timeout, work / "job")
+    finally:
+        pool.close()
 
 
 def _write_result(result: JobResult, path: Path) -> None:
@@ -1098,17 +1086,6 @@ def skip_iri_format_checks() -> None:
     ``rfc3987_syntax`` (it builds a grammar on import) only to check IRI formats that
     the notebook schema never uses. Called by the processes evallib itself starts."""
     sys.modules.setdefault("rfc3987_syntax", None)   # jsonschema then goes without them
-
-
-def _worker_main(argv: Sequence[str]) -> int:
-    """Entry point of a one-job worker process: ``python -m evallib.runner JOB.json RESULT.json``."""
-    skip_iri_format_checks()
-    spec_path, answer_path = map(Path, argv)
-    spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    result = _run_job(_job_from_dict(spec["job"]), spec["browser"], spec["timeout"],
-                      Path(spec["work"]) if spec.get("work") else None)
-    _write_result(result, answer_path)
-    return 0
 
 
 def _ensure_kernel(folder: Path) -> str:
@@ -1155,25 +1132,17 @@ def _source_cell_number(notebook: Path, cell_index: int) -> int | None:
     return cell_index if cell_index > injected_at else cell_index + 1
 
 
-def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | None = None, *,
-             kernels: Any = None, warm_next: str | None = None) -> JobResult:
-    """Execute one notebook, then render it. Runs in a worker process.
+def _run_job(job: Job, browser: str | None, timeout: int | None, *, kernels: Any,
+             warm_next: str | None = None) -> JobResult:
+    """Execute one notebook, then render it. Runs in a worker process
+    (:func:`evallib.workers.serve`).
 
     ``kernels`` (:class:`evallib.workers.Kernels`) is the worker's: the notebook runs in
     its warm kernel, and with ``warm_next`` (the notebook the worker probably runs
-    next) the kernel for the worker's next job is started now. Without it (a one-job
-    worker) the kernel's files (its kernelspec and connection file) go in ``work``,
-    inside the output folder's work folder, so a killed run leaves nothing in the
-    user's Jupyter folders and the next run removes what is left. Either way the
-    kernel runs this one notebook and is shut down.
+    next) the kernel for the worker's next job is started now. Either way the kernel
+    runs this one notebook and is shut down.
     """
-    from evallib.workers import Kernels
-
     start = time.monotonic()
-    own = kernels is None
-    if own:
-        home = Path(tempfile.mkdtemp(prefix="evallib-kernel-", dir=work))
-        kernels = Kernels(home)
     km = None
     timings: dict[str, float] = {}
 
@@ -1183,7 +1152,7 @@ def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | No
         return now
 
     if browser:
-        _prepare_printing(browser)
+        prepare(browser)   # the worker's browser starts while the notebook runs
     try:
         km = kernels.take(job.notebook.parent)
         if warm_next:
@@ -1210,9 +1179,6 @@ def _run_job(job: Job, browser: str | None, timeout: int | None, work: Path | No
     finally:
         if km is not None:
             kernels.release(km)
-        if own:
-            kernels.close()
-            shutil.rmtree(home, ignore_errors=True)
     result.seconds = time.monotonic() - start
     return result
 
@@ -1400,21 +1366,14 @@ def find_chromium() -> str:
 def _check_browser(chromium: str) -> str:
     """Make sure Chromium starts before a run that prints PDFs (it is then stopped, so
     only the workers' browsers run); returns the program for the workers."""
-    import evallib.browser
-
     try:
         check(chromium)
     except RuntimeError as exc:
         raise RunnerError(f"{exc}\nPDF reports need a working Chromium: fix it, set EVALLIB_CHROMIUM "
                           "to another, or run with --format html.") from None
     finally:
-        evallib.browser.close()
+        close_browser()
     return chromium
-
-
-def _prepare_printing(chromium: str) -> None:
-    """Start the worker's browser while the notebook runs (:func:`evallib.browser.prepare`)."""
-    prepare(chromium)
 
 
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path | None = None, *,
@@ -1684,6 +1643,3 @@ def write_index(out_dir: str | Path, *, title: str = "Evaluation reports") -> Pa
     os.replace(tmp, target)
     return target
 
-
-if __name__ == "__main__":  # the worker process started by execute()
-    sys.exit(_worker_main(sys.argv[1:]))
